@@ -1,0 +1,34 @@
+"""Typed errors shared by the whole package.
+
+They live in the runtime because the runtime imports nothing from the rest of the package,
+while everything else may import the runtime. The CLI turns any of them into one line on
+stderr and exit code 2, so every message should say what went wrong *and* what to do.
+"""
+
+
+class JerseyEdgeError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DatasetError(JerseyEdgeError):
+    """The dataset folder is missing, empty or unusable."""
+
+
+class InputError(JerseyEdgeError):
+    """A frame, sequence, array or option given by the user is invalid."""
+
+
+class CheckpointError(JerseyEdgeError):
+    """A training checkpoint is missing, corrupt or from another architecture."""
+
+
+class ArtifactError(JerseyEdgeError):
+    """Exported artifacts are missing, tampered with or inconsistent with the manifest."""
+
+
+class BackendUnavailableError(JerseyEdgeError):
+    """The requested inference backend (or its hardware) is not available here."""
+
+
+class NotBuiltError(JerseyEdgeError):
+    """A command that exists in the contract but is not implemented yet."""
