@@ -44,6 +44,22 @@ def engine_name(part: str, precision: str) -> str:
     return f"{part}.{precision}.engine"
 
 
+def graph_file(part: str, precision: str, *, tensorrt: bool) -> str:
+    """The ONNX graph that serves `part` at `precision` on a TensorRT-compiled or a CPU path.
+
+    INT8 has two encoder layouts from one calibration: symmetric S8 QDQ for TensorRT and
+    U8-activation QDQ for ONNX Runtime's x86 VNNI kernels. The GRU head is never quantized:
+    it runs FP16 under TensorRT and FP32 on CPU (where FP16 is emulated and slow).
+    """
+    if precision not in PRECISIONS:
+        raise ArtifactError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if precision != "int8":
+        return onnx_name(part, precision)
+    if part == "encoder":
+        return onnx_name(part, "int8", "" if tensorrt else "cpu")
+    return onnx_name(part, "fp16" if tensorrt else "fp32")
+
+
 @dataclass
 class Manifest:
     """What an artifacts folder holds and how to feed it. Mirrors manifest.json."""

@@ -33,7 +33,7 @@ class Session(abc.ABC):
         """Largest leading dimension one call accepts (engines have profile limits)."""
         return 1 << 30
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most sessions free on GC
         """Release device memory and handles. Idempotent."""
 
     def __enter__(self) -> "Session":

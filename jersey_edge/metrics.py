@@ -1,0 +1,43 @@
+"""Digit and number accuracy from logits, in numpy so training, export and bench share it."""
+
+from dataclasses import dataclass
+from typing import Dict
+
+import numpy as np
+
+from .runtime.labels import BLANK
+
+
+def decode_numbers(tens_logits: np.ndarray, ones_logits: np.ndarray) -> np.ndarray:
+    """[B,11], [B,10] logits -> [B] jersey numbers."""
+    tens = tens_logits.argmax(-1)
+    ones = ones_logits.argmax(-1)
+    return np.where(tens == BLANK, ones, tens * 10 + ones)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    number_acc: float
+    tens_acc: float
+    ones_acc: float
+    n: int
+
+    def to_dict(self) -> Dict[str, float]:
+        return {"number_acc": self.number_acc, "tens_acc": self.tens_acc,
+                "ones_acc": self.ones_acc, "n": self.n}
+
+
+def accuracy(tens_logits: np.ndarray, ones_logits: np.ndarray,
+             tens_true: np.ndarray, ones_true: np.ndarray) -> Accuracy:
+    """A number is right only when both digits are."""
+    tens_ok = tens_logits.argmax(-1) == tens_true
+    ones_ok = ones_logits.argmax(-1) == ones_true
+    n = len(tens_true)
+    if n == 0:
+        return Accuracy(0.0, 0.0, 0.0, 0)
+    return Accuracy(
+        number_acc=float((tens_ok & ones_ok).mean()),
+        tens_acc=float(tens_ok.mean()),
+        ones_acc=float(ones_ok.mean()),
+        n=n,
+    )

@@ -1,0 +1,51 @@
+"""Training recipe as a dataclass; presets name the two configurations users run."""
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Dict
+
+from ..runtime.errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Project A's recipe (PRIOR-WORK.md) unless a preset says otherwise."""
+
+    epochs: int = 31
+    batch_size: int = 32
+    lr: float = 6e-4
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 2
+    grad_clip: float = 5.0
+    label_smoothing: float = 0.01
+    ema_decay: float = 0.999
+    patience: int = 10
+    max_frames: int = 16  # the model's window: evaluation, export and runtime use it
+    train_frames: int = 16  # frames sampled per training sequence (fewer = faster epochs)
+    frame_drop: float = 0.02
+    use_anchor: bool = True
+    augment: bool = True
+    seed: int = 0
+    workers: int = 1
+    bf16: bool = True  # autocast on CPU (AMX) / fp16-bf16 AMP on CUDA
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+PRESETS: Dict[str, TrainConfig] = {
+    "full": TrainConfig(),
+    # Fits in 15 minutes on a 2-core CPU: fewer epochs and frames per training sequence,
+    # a faster EMA so the averaged weights catch up within a short run.
+    "demo": TrainConfig(epochs=6, train_frames=8, warmup_epochs=1, ema_decay=0.99, patience=6),
+}
+
+
+def preset(name: str, **overrides: Any) -> TrainConfig:
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}: use {' or '.join(PRESETS)}")
+    return replace(PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})

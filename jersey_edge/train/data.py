@@ -1,0 +1,52 @@
+"""Datasets and loaders of a training run, built from one dataset folder and its cached split."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.augment import AugmentConfig
+from ..data.dataset import SequenceDataset, make_loader
+from ..data.discovery import discover
+from ..data.splits import Splits, load_or_create_splits
+from ..runtime.preprocess import PreprocessConfig
+from .config import TrainConfig
+
+SPLITS = "splits.json"
+
+
+@dataclass
+class TrainData:
+    splits: Splits
+    train_set: SequenceDataset
+    train_loader: Any
+    val_loader: Any
+
+
+def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
+    """The run's split: made once, cached as splits.json beside the checkpoints."""
+    records = discover(data_root).records
+    return load_or_create_splits(records, Path(save_dir) / SPLITS, seed=seed)
+
+
+def eval_loader(records: list, *, preprocess: PreprocessConfig, max_frames: int,
+                batch_size: int, workers: int) -> Any:
+    dataset = SequenceDataset(records, preprocess=preprocess, max_frames=max_frames, train=False)
+    return make_loader(dataset, batch_size=batch_size, shuffle=False, workers=workers, seed=0)
+
+
+def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
+                    preprocess: PreprocessConfig) -> TrainData:
+    splits = load_splits(data_root, save_dir, seed=config.seed)
+    train_set = SequenceDataset(
+        splits.train, preprocess=preprocess, max_frames=config.train_frames, train=True,
+        frame_drop=config.frame_drop, use_anchor=config.use_anchor,
+        augment=AugmentConfig() if config.augment else None, seed=config.seed,
+    )
+    return TrainData(
+        splits=splits,
+        train_set=train_set,
+        train_loader=make_loader(train_set, batch_size=config.batch_size, shuffle=True,
+                                 workers=config.workers, seed=config.seed),
+        val_loader=eval_loader(splits.val, preprocess=preprocess, max_frames=config.max_frames,
+                               batch_size=config.batch_size, workers=config.workers),
+    )

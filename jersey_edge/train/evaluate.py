@@ -1,0 +1,84 @@
+"""`jersey-edge evaluate`: accuracy of a checkpoint on a split, its held-out combinations
+and per label, plus tens/ones confusion matrices."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+
+from ..data.discovery import discover
+from ..metrics import decode_numbers
+from ..model.net import load_checkpoint
+from ..runtime.errors import InputError
+from ..runtime.fileio import atomic_write_text
+from ..runtime.labels import digits_to_number
+from .config import TrainConfig
+from .data import eval_loader, load_splits
+from .inference import Logits, collect_logits
+from .plots import plot_confusions
+
+SPLIT_NAMES = ("train", "val", "test")
+HELDOUT = "heldout"
+
+
+@dataclass
+class Evaluation:
+    split: str
+    max_frames: int
+    number_acc: float
+    tens_acc: float
+    ones_acc: float
+    n: int
+    per_label: Dict[int, float]
+    heldout: Optional[Dict[str, float]] = None
+    plots: Dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {**self.__dict__, "per_label": {str(k): v for k, v in self.per_label.items()}}
+
+
+def evaluate(checkpoint: Path, *, data_root: Path, split: str = "test",
+             max_frames: Optional[int] = None, batch_size: int = 32, workers: int = 1,
+             out_dir: Optional[Path] = None, json_out: Optional[Path] = None,
+             progress: bool = True) -> Evaluation:
+    """max_frames=1 is the single-frame baseline: each sequence's anchor (else first frame)."""
+    if split not in SPLIT_NAMES:
+        raise InputError(f"--split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
+    loaded = load_checkpoint(checkpoint)
+    frames = max_frames or loaded.max_frames
+    if not 1 <= frames <= loaded.max_frames:
+        raise InputError(f"--max-frames must be 1-{loaded.max_frames}, got {frames}")
+    seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
+    records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=seed), split)
+
+    def run(recs: list, desc: str) -> Logits:
+        loader = eval_loader(recs, preprocess=loaded.preprocess, max_frames=frames,
+                             batch_size=batch_size, workers=workers)
+        return collect_logits(loaded.model, loader, device=torch.device("cpu"),
+                              desc=desc if progress else None)
+
+    logits = run(records, f"evaluate {split}")
+    acc = logits.accuracy()
+    result = Evaluation(split=split, max_frames=frames, number_acc=acc.number_acc,
+                        tens_acc=acc.tens_acc, ones_acc=acc.ones_acc, n=acc.n,
+                        per_label=_per_label(logits))
+    heldout_root = Path(data_root) / HELDOUT
+    if heldout_root.is_dir():
+        held = run(discover(heldout_root).records, "evaluate heldout").accuracy()
+        result.heldout = held.to_dict()
+    if out_dir is not None:
+        result.plots = plot_confusions(logits, Path(out_dir), prefix=f"{split}_t{frames}")
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def _per_label(logits: Logits) -> Dict[int, float]:
+    truth = np.array([digits_to_number(int(t), int(o))
+                      for t, o in zip(logits.tens_true, logits.ones_true)])
+    predicted = decode_numbers(logits.tens, logits.ones)
+    return {int(label): float((predicted[truth == label] == label).mean())
+            for label in np.unique(truth)}

@@ -1,0 +1,44 @@
+"""Run a model over a loader and collect logits: shared by validation and `evaluate`."""
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..metrics import Accuracy, accuracy
+
+
+@dataclass
+class Logits:
+    tens: np.ndarray
+    ones: np.ndarray
+    tens_true: np.ndarray
+    ones_true: np.ndarray
+
+    def accuracy(self) -> Accuracy:
+        return accuracy(self.tens, self.ones, self.tens_true, self.ones_true)
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast: AMX on recent x86 CPUs, tensor cores on CUDA."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@torch.no_grad()
+def collect_logits(model: torch.nn.Module, loader: Iterable[dict], *, device: torch.device,
+                   bf16: bool = False, desc: Optional[str] = None) -> Logits:
+    model.eval()
+    tens, ones, tens_true, ones_true = [], [], [], []
+    for batch in tqdm(loader, desc=desc, leave=False, disable=desc is None):
+        with autocast(device, bf16):
+            t, o, _ = model(batch["frames"].to(device), batch["mask"].to(device))
+        tens.append(t.float().cpu().numpy())
+        ones.append(o.float().cpu().numpy())
+        tens_true.append(batch["tens"].numpy())
+        ones_true.append(batch["ones"].numpy())
+    return Logits(*(np.concatenate(x) for x in (tens, ones, tens_true, ones_true)))

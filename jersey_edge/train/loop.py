@@ -1,0 +1,188 @@
+"""The training loop: one epoch at a time, every epoch checkpointed so a kill loses at most one."""
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+from timm.utils import ModelEmaV3
+from tqdm import tqdm
+
+from ..model.config import ModelConfig
+from ..model.net import build_model, load_checkpoint, save_checkpoint
+from ..runtime.errors import CheckpointError, InputError
+from ..runtime.preprocess import PreprocessConfig
+from .config import TrainConfig
+from .data import TrainData, load_train_data
+from .history import write_history
+from .inference import autocast, collect_logits
+from .schedule import warmup_cosine
+
+log = logging.getLogger("jersey_edge")
+
+BEST = "best.pt"
+LAST = "last.pt"
+
+
+@dataclass
+class TrainResult:
+    save_dir: Path
+    best_epoch: int
+    best_val_acc: float
+    epochs_run: int
+    seconds: float
+    history: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA GPU is visible to torch; use --device cpu")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
+          model_config: Optional[ModelConfig] = None,
+          preprocess: Optional[PreprocessConfig] = None,
+          resume: bool = False, device: str = "auto", progress: bool = True) -> TrainResult:
+    """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`."""
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    save_dir = Path(save_dir)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    model_config = model_config or ModelConfig()
+    preprocess = preprocess or PreprocessConfig()
+    state = _resume_state(save_dir) if resume else None
+    if state is not None:
+        config = TrainConfig.from_dict(state["train_config"])
+        model_config = ModelConfig.from_dict(state["model_config"])
+    _seed_everything(config.seed)
+    data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess)
+    model = build_model(model_config).to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = len(data.train_loader)
+    scheduler = warmup_cosine(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch,
+                              total_steps=config.epochs * steps_per_epoch)
+    ema = ModelEmaV3(model, decay=config.ema_decay)
+    history: List[Dict[str, Any]] = []
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["model_state"])
+        ema.module.load_state_dict(state["ema_state"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        history = list(state["history"])
+        start_epoch = len(history)
+        log.info("resuming %s at epoch %d/%d", save_dir / LAST, start_epoch + 1, config.epochs)
+
+    best = max(history, key=lambda h: h["val_number_acc"], default=None)
+    for epoch in range(start_epoch, config.epochs):
+        if best is not None and epoch - best["epoch"] > config.patience:
+            log.info("early stop: no val improvement for %d epochs", config.patience)
+            break
+        data.train_set.set_epoch(epoch)
+        row = _run_epoch(model, ema, data, optimizer, scheduler, config, dev, epoch, progress)
+        history.append(row)
+        improved = best is None or row["val_number_acc"] > best["val_number_acc"]
+        if improved:
+            best = row
+            save_checkpoint(save_dir / BEST, model_state=ema.module.state_dict(),
+                            model_cfg=model_config, preprocess=preprocess,
+                            max_frames=config.max_frames,
+                            extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
+                                   "train_config": config.to_dict()})
+        _save_last(save_dir, model, ema, optimizer, scheduler, config, model_config,
+                   preprocess, history)
+        write_history(save_dir, history)
+        print(_summary(row, config.epochs, improved), flush=True)
+
+    assert best is not None, "at least one epoch runs before early stopping can trigger"
+    return TrainResult(save_dir=save_dir, best_epoch=int(best["epoch"]),
+                       best_val_acc=float(best["val_number_acc"]), epochs_run=len(history),
+                       seconds=time.perf_counter() - started, history=history)
+
+
+def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
+               optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
+               dev: torch.device, epoch: int, progress: bool) -> Dict[str, Any]:
+    model.train()
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    started = time.perf_counter()
+    loss_sum, correct, seen = 0.0, 0, 0
+    bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+               disable=not progress, unit="batch")
+    for batch in bar:
+        frames, mask = batch["frames"].to(dev), batch["mask"].to(dev)
+        tens, ones = batch["tens"].to(dev), batch["ones"].to(dev)
+        with autocast(dev, config.bf16):
+            tens_logits, ones_logits, _ = model(frames, mask)
+            loss = criterion(tens_logits.float(), tens) + criterion(ones_logits.float(), ones)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        ema.update(model)
+        hits = (tens_logits.argmax(-1) == tens) & (ones_logits.argmax(-1) == ones)
+        loss_sum += float(loss) * len(tens)
+        correct += int(hits.sum())
+        seen += len(tens)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    train_seconds = time.perf_counter() - started
+    val = collect_logits(ema.module, data.val_loader, device=dev, bf16=config.bf16,
+                         desc="validate" if progress else None).accuracy()
+    return {
+        "epoch": epoch,
+        "lr": optimizer.param_groups[0]["lr"],
+        "train_loss": loss_sum / max(seen, 1),
+        "train_number_acc": correct / max(seen, 1),
+        "val_number_acc": val.number_acc,
+        "val_tens_acc": val.tens_acc,
+        "val_ones_acc": val.ones_acc,
+        "train_seconds": train_seconds,
+        "epoch_seconds": time.perf_counter() - started,
+    }
+
+
+def _summary(row: Dict[str, Any], epochs: int, improved: bool) -> str:
+    return (f"epoch {row['epoch'] + 1}/{epochs}  loss {row['train_loss']:.4f}  "
+            f"train acc {row['train_number_acc']:.4f}  val acc {row['val_number_acc']:.4f} "
+            f"(tens {row['val_tens_acc']:.4f}, ones {row['val_ones_acc']:.4f})  "
+            f"{row['epoch_seconds']:.0f}s{'  *best' if improved else ''}")
+
+
+def _save_last(save_dir: Path, model: torch.nn.Module, ema: ModelEmaV3,
+               optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
+               model_config: ModelConfig, preprocess: PreprocessConfig,
+               history: List[Dict[str, Any]]) -> None:
+    """last.pt: EMA weights as the model (exportable) plus everything --resume needs."""
+    save_checkpoint(save_dir / LAST, model_state=ema.module.state_dict(), model_cfg=model_config,
+                    preprocess=preprocess, max_frames=config.max_frames,
+                    extra={"model_state": model.state_dict(), "ema_state": ema.module.state_dict(),
+                           "optimizer": optimizer.state_dict(),
+                           "scheduler": scheduler.state_dict(),
+                           "torch_rng": torch.get_rng_state(), "history": history,
+                           "train_config": config.to_dict(),
+                           "model_config": model_config.to_dict()})
+
+
+def _resume_state(save_dir: Path) -> Optional[Dict[str, Any]]:
+    path = save_dir / LAST
+    if not path.exists():
+        raise CheckpointError(f"--resume: {path} does not exist; train without --resume first")
+    return load_checkpoint(path).extra
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
