@@ -99,9 +99,10 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
                             model_cfg=model_config, preprocess=preprocess,
                             max_frames=config.max_frames,
                             extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
-                                   "train_config": config.to_dict()})
+                                   "train_config": config.to_dict(),
+                                   "data_root": str(Path(data_root).resolve())})
         _save_last(save_dir, model, ema, optimizer, scheduler, config, model_config,
-                   preprocess, history)
+                   preprocess, history, data_root)
         write_history(save_dir, history)
         print(_summary(row, config.epochs, improved), flush=True)
 
@@ -163,7 +164,7 @@ def _summary(row: Dict[str, Any], epochs: int, improved: bool) -> str:
 def _save_last(save_dir: Path, model: torch.nn.Module, ema: ModelEmaV3,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
                model_config: ModelConfig, preprocess: PreprocessConfig,
-               history: List[Dict[str, Any]]) -> None:
+               history: List[Dict[str, Any]], data_root: Path) -> None:
     """last.pt: EMA weights as the model (exportable) plus everything --resume needs."""
     save_checkpoint(save_dir / LAST, model_state=ema.module.state_dict(), model_cfg=model_config,
                     preprocess=preprocess, max_frames=config.max_frames,
@@ -172,7 +173,8 @@ def _save_last(save_dir: Path, model: torch.nn.Module, ema: ModelEmaV3,
                            "scheduler": scheduler.state_dict(),
                            "torch_rng": torch.get_rng_state(), "history": history,
                            "train_config": config.to_dict(),
-                           "model_config": model_config.to_dict()})
+                           "model_config": model_config.to_dict(),
+                           "data_root": str(Path(data_root).resolve())})
 
 
 def _resume_state(save_dir: Path) -> Optional[Dict[str, Any]]:
