@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from jersey_edge.runtime import artifacts
+from jersey_edge.runtime.errors import ArtifactError
+from jersey_edge.runtime.preprocess import PreprocessConfig
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "encoder.onnx").write_bytes(b"encoder-bytes")
+    (tmp_path / "head.onnx").write_bytes(b"head-bytes")
+    body = {"model": {"embed_dim": 256}, "preprocess": PreprocessConfig().to_dict(),
+            "labels": {}, "max_frames": 16}
+    artifacts.write_manifest(tmp_path, body, ["encoder.onnx", "head.onnx"])
+    return tmp_path
+
+
+def test_manifest_round_trip_and_verify(folder):
+    manifest = artifacts.load_manifest(folder)
+    assert manifest.max_frames == 16 and manifest.embed_dim == 256
+    assert manifest.available_precisions() == ["fp32"]
+    assert manifest.verify("encoder.onnx") == folder / "encoder.onnx"
+
+
+def test_tampered_file_is_refused(folder):
+    (folder / "head.onnx").write_bytes(b"head-bytes, tampered")
+    with pytest.raises(ArtifactError, match="sha256"):
+        artifacts.load_manifest(folder).verify("head.onnx")
+
+
+def test_swapped_files_are_refused(folder):
+    enc, head = (folder / "encoder.onnx").read_bytes(), (folder / "head.onnx").read_bytes()
+    (folder / "encoder.onnx").write_bytes(head)
+    (folder / "head.onnx").write_bytes(enc)
+    with pytest.raises(ArtifactError):
+        artifacts.load_manifest(folder).verify("encoder.onnx")
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d.update(schema_version=99), "schema version"),
+    (lambda d: d.pop("files"), "lacks files"),
+    (lambda d: d["preprocess"].pop("height"), "malformed"),
+])
+def test_bad_manifests(folder, edit, message):
+    path = folder / artifacts.MANIFEST
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match=message):
+        artifacts.load_manifest(folder)
+
+
+def test_missing_folder_and_manifest(tmp_path):
+    with pytest.raises(ArtifactError, match="export"):
+        artifacts.load_manifest(tmp_path / "nope")
+    with pytest.raises(ArtifactError, match="missing"):
+        artifacts.load_manifest(tmp_path)
+
+
+def test_graph_file_per_target():
+    assert artifacts.graph_file("encoder", "int8", tensorrt=True) == "encoder.int8.onnx"
+    assert artifacts.graph_file("encoder", "int8", tensorrt=False) == "encoder.int8.cpu.onnx"
+    assert artifacts.graph_file("head", "int8", tensorrt=False) == "head.onnx"
+    assert artifacts.graph_file("head", "int8", tensorrt=True) == "head.fp16.onnx"
+    assert artifacts.graph_file("head", "fp16", tensorrt=False) == "head.fp16.onnx"
