@@ -1,0 +1,143 @@
+"""Sequences -> padded frame tensors + digit targets, for training and evaluation.
+
+In training every random choice (frame drop, augmentation, shuffling) is a function of
+(seed, epoch, index) alone: DataLoader workers and resumed runs reproduce it exactly.
+"""
+
+import logging
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Set
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..runtime.errors import DatasetError, InputError
+from ..runtime.labels import number_to_digits
+from ..runtime.preprocess import PreprocessConfig, load_rgb, resize_pad
+from ..runtime.sampling import linspace_indices
+from .augment import AugmentConfig, ColourJitter, add_noise, augment_image, draw_colour
+from .discovery import SequenceRecord
+from .transforms import to_input
+
+log = logging.getLogger("jersey_edge")
+
+
+def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
+                  rng: Optional[np.random.Generator] = None, frame_drop: float = 0.02,
+                  use_anchor: bool = True) -> List[Path]:
+    """Frames to feed for one sequence, at most max_frames, spread by linspace.
+
+    Training prepends the anchor (the best single view) and drops frames with p=frame_drop,
+    never the first. Evaluation is linspace only, exactly like the runtime; with max_frames=1
+    it is the single-frame baseline: the anchor if there is one, else the first frame.
+    """
+    anchor = record.anchor if use_anchor else None
+    if not train:
+        if max_frames == 1 and anchor is not None:
+            return [anchor]
+        return [record.frames[i] for i in linspace_indices(len(record.frames), max_frames)]
+    if rng is None:
+        raise InputError("training-time sampling needs an rng (numpy Generator)")
+    lead = [anchor] if anchor is not None else []
+    picked = [record.frames[i]
+              for i in linspace_indices(len(record.frames), max_frames - len(lead))]
+    kept = picked[:1] + [p for p in picked[1:] if rng.random() >= frame_drop]
+    return lead + kept
+
+
+class SequenceDataset(Dataset):
+    """Item: frames [max_frames,3,H,W] float32 (zero right-padded), mask [max_frames] float32
+    (1 = real frame), tens/ones int64 targets, index int."""
+
+    def __init__(self, records: Sequence[SequenceRecord], *, preprocess: PreprocessConfig,
+                 max_frames: int = 16, train: bool = False, frame_drop: float = 0.02,
+                 use_anchor: bool = True, augment: Optional[AugmentConfig] = None,
+                 seed: int = 0) -> None:
+        if max_frames < 1:
+            raise InputError(f"max_frames must be at least 1, got {max_frames}")
+        if not 0.0 <= frame_drop < 1.0:
+            raise InputError(f"frame_drop must be in [0, 1), got {frame_drop}")
+        self.records = list(records)
+        self.preprocess = preprocess
+        self.max_frames = max_frames
+        self.train = train
+        self.frame_drop = frame_drop
+        self.use_anchor = use_anchor
+        self.augment = augment if (train and augment is not None and augment.enabled) else None
+        self.seed = seed
+        self.epoch = 0
+        self._warned: Set[Path] = set()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Call before iterating each epoch; workers see it because they are not persistent."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Dict[str, object]:
+        record = self.records[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
+        paths = sample_frames(record, max_frames=self.max_frames, train=self.train, rng=rng,
+                              frame_drop=self.frame_drop, use_anchor=self.use_anchor)
+        cfg = self.preprocess
+        frames = torch.zeros(self.max_frames, 3, cfg.height, cfg.width, dtype=torch.float32)
+        # Colour is drawn once per sequence (one camera); the rest per frame in _to_input.
+        colour = draw_colour(self.augment, rng) if self.augment and rng else None
+        count = 0
+        for path in paths:
+            img = self._load(path)
+            if img is not None:
+                frames[count] = self._to_input(img, rng, colour)
+                count += 1
+        if count == 0:
+            raise DatasetError(f"sequence {record.sequence}: none of its {len(paths)} sampled "
+                               "frames could be read; remove or fix the folder")
+        mask = torch.zeros(self.max_frames, dtype=torch.float32)
+        mask[:count] = 1.0
+        tens, ones = number_to_digits(record.label)
+        return {"frames": frames, "mask": mask, "tens": torch.tensor(tens, dtype=torch.int64),
+                "ones": torch.tensor(ones, dtype=torch.int64), "index": index}
+
+    def _to_input(self, img: Image.Image, rng: Optional[np.random.Generator],
+                  colour: Optional[ColourJitter]) -> torch.Tensor:
+        cfg, aug = self.preprocess, self.augment
+        if aug is None or rng is None or colour is None:
+            return to_input(resize_pad(img, cfg), cfg)
+        img = augment_image(img, aug, colour, rng, fill=cfg.pad_value)
+        return add_noise(to_input(resize_pad(img, cfg), cfg), aug, cfg, rng)
+
+    def _load(self, path: Path) -> Optional[Image.Image]:
+        try:
+            return load_rgb(path)
+        except InputError as exc:
+            if path not in self._warned:
+                self._warned.add(path)
+                log.warning("skipping unreadable frame: %s", exc)
+            return None
+
+
+class EpochShuffle(Sampler):
+    """A permutation seeded by (seed, dataset.epoch): a resumed run replays the same order."""
+
+    def __init__(self, dataset: SequenceDataset, seed: int) -> None:
+        self.dataset = dataset
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[int]:
+        state = np.random.SeedSequence([self.seed, self.dataset.epoch]).generate_state(1)
+        generator = torch.Generator().manual_seed(int(state[0]))
+        return iter(torch.randperm(len(self.dataset), generator=generator).tolist())
+
+
+def make_loader(dataset: SequenceDataset, *, batch_size: int, shuffle: bool, workers: int,
+                seed: int) -> DataLoader:
+    """Workers are not persistent on purpose: each epoch they start from the dataset's
+    current state, so set_epoch() reaches them."""
+    return DataLoader(dataset, batch_size=batch_size, num_workers=workers,
+                      sampler=EpochShuffle(dataset, seed) if shuffle else None)

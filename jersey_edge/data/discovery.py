@@ -1,0 +1,155 @@
+"""Find labelled sequences in a dataset folder, in either of the two known layouts.
+
+`ROOT/<label>/<sequence>/*.jpg` (Project A: the sequence is its own track) and
+`ROOT/<label>/<track>/<sequence>/*.jpg` (Project B). The layout is read per folder: a folder
+that directly holds images is a sequence, otherwise its sub-folders are. Anything unusable is
+skipped, counted by reason and reported in one warning, so a few bad files never stop a run.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from PIL import Image
+
+from ..runtime.discovery import split_sequence_folder
+from ..runtime.errors import DatasetError, InputError
+from ..runtime.labels import parse_label
+
+log = logging.getLogger("jersey_edge")
+
+# The synthetic generator puts held-out number combinations here; they are discovered by
+# calling discover(root / HELDOUT), never as part of the main dataset.
+HELDOUT = "heldout"
+
+LAYOUTS = "ROOT/<label>/<sequence>/*.jpg or ROOT/<label>/<track>/<sequence>/*.jpg"
+
+
+@dataclass(frozen=True)
+class SequenceRecord:
+    """One labelled sequence. `sequence` and `track` are '/'-joined paths relative to root."""
+
+    label: int
+    track: str
+    sequence: str
+    frames: Tuple[Path, ...]
+    anchor: Optional[Path] = None
+
+
+@dataclass
+class Discovery:
+    records: List[SequenceRecord]
+    skipped: Dict[str, int] = field(default_factory=dict)
+
+
+def discover(root: Path, *, min_frames: int = 1) -> Discovery:
+    """All usable sequences under root, sorted by (label, sequence); DatasetError if none."""
+    root = Path(root)
+    if min_frames < 1:
+        raise InputError(f"min_frames must be at least 1, got {min_frames}")
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} does not exist or is not a folder; "
+                           f"expected {LAYOUTS}")
+    skipped: Counter = Counter()
+    records: List[SequenceRecord] = []
+    for folder in _subdirs(root, skipped):
+        if folder.name == HELDOUT:
+            continue
+        try:
+            label = parse_label(folder.name)
+        except InputError:
+            skipped["not a label folder"] += 1
+            continue
+        records.extend(_label_records(root, folder, label, min_frames, skipped))
+    records.sort(key=lambda r: (r.label, r.sequence))
+    counts = dict(sorted(skipped.items()))
+    if counts:
+        log.warning("dataset %s: skipped %s", root, _describe(counts))
+    if not records:
+        found = f" (skipped: {_describe(counts)})" if counts else ""
+        raise DatasetError(f"no usable sequences in {root}{found}; expected {LAYOUTS} "
+                           "with labels 0-99")
+    return Discovery(records=records, skipped=counts)
+
+
+def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
+                   skipped: Counter) -> List[SequenceRecord]:
+    out: List[SequenceRecord] = []
+    children = _subdirs(label_dir, skipped)
+    if not children:
+        skipped["empty folder"] += 1
+    for child in children:
+        listing = _images(child, skipped)
+        if listing is not None:  # Project A: the child is a sequence and its own track
+            found = [(child, listing)]
+        else:  # Project B: the child is a track holding sequence folders
+            found = [(s, _images(s, skipped) or ([], None)) for s in _subdirs(child, skipped)]
+            if not found:
+                skipped["empty folder"] += 1
+        track = _rel(root, child)
+        for seq_dir, (seq_frames, seq_anchor) in found:
+            if not seq_frames and seq_anchor is not None:
+                # Like the runtime's `predict`: a folder holding only the best view uses it.
+                seq_frames, seq_anchor = [seq_anchor], None
+            if len(seq_frames) < min_frames:
+                skipped[f"fewer than {min_frames} frame(s)"] += 1
+                continue
+            out.append(SequenceRecord(label=label, track=track, sequence=_rel(root, seq_dir),
+                                      frames=tuple(seq_frames), anchor=seq_anchor))
+    return out
+
+
+def _images(folder: Path, skipped: Counter) -> Optional[Tuple[List[Path], Optional[Path]]]:
+    """Readable frames and anchor of a folder, broken files counted and left out; None when
+    the folder holds no image files at all (so it is not a sequence)."""
+    try:
+        frames, anchor = split_sequence_folder(folder)
+    except OSError:
+        skipped["unreadable folder"] += 1
+        return None
+    if not frames and anchor is None:
+        return None
+    good = []
+    for path in frames:
+        reason = _image_problem(path)
+        if reason:
+            skipped[reason] += 1
+        else:
+            good.append(path)
+    if anchor is not None:
+        reason = _image_problem(anchor)
+        if reason:
+            skipped[reason] += 1
+            anchor = None
+    return good, anchor
+
+
+def _image_problem(path: Path) -> Optional[str]:
+    """Cheap header check (no decoding): a 30k-image dataset is scanned in seconds."""
+    try:
+        if path.stat().st_size == 0:
+            return "empty image file"
+        with Image.open(path) as img:
+            if img.width < 1 or img.height < 1:
+                return "unreadable image"
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return "unreadable image"
+    return None
+
+
+def _subdirs(folder: Path, skipped: Counter) -> List[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        skipped["unreadable folder"] += 1
+        return []
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _describe(counts: Dict[str, int]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in counts.items())

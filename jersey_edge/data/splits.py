@@ -1,0 +1,155 @@
+"""Train/val/test split by track, stratified by label, seeded and cached beside the run.
+
+Splitting by track (not by sequence) keeps near-duplicate clips of one player out of two
+splits at once; otherwise test accuracy measures memory, not reading. The cache makes a
+resumed run and `evaluate` see exactly the split the model was trained on.
+"""
+
+import hashlib
+import json
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..runtime.errors import DatasetError, InputError
+from ..runtime.fileio import atomic_write_text
+from .discovery import SequenceRecord
+
+log = logging.getLogger("jersey_edge")
+
+SPLIT_NAMES = ("train", "val", "test")
+CACHE_VERSION = 1
+
+
+@dataclass
+class Splits:
+    train: List[SequenceRecord]
+    val: List[SequenceRecord]
+    test: List[SequenceRecord]
+
+    def ids(self) -> Dict[str, List[str]]:
+        return {name: [r.sequence for r in getattr(self, name)] for name in SPLIT_NAMES}
+
+
+def fingerprint(records: Iterable[SequenceRecord]) -> str:
+    """sha256 over sorted (sequence, n_frames): changes when sequences or frames come or go."""
+    lines = sorted(f"{r.sequence}\t{len(r.frames)}" for r in records)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def split_records(records: Sequence[SequenceRecord], *, seed: int = 0,
+                  fractions: Tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Splits:
+    """Whole tracks go to one split; each label is split on its own so all splits see it."""
+    _check_fractions(fractions)
+    tracks: Dict[str, List[SequenceRecord]] = defaultdict(list)
+    for record in records:
+        tracks[record.track].append(record)
+    by_label: Dict[int, List[str]] = defaultdict(list)
+    for track, members in tracks.items():
+        labels = {r.label for r in members}
+        if len(labels) > 1:
+            raise DatasetError(f"track {track} holds sequences of labels {sorted(labels)}; "
+                               "a track must belong to one label folder")
+        by_label[members[0].label].append(track)
+    parts: Dict[str, List[SequenceRecord]] = {name: [] for name in SPLIT_NAMES}
+    for label in sorted(by_label):
+        ids = sorted(by_label[label])
+        # A per-label RNG: adding a label never reshuffles the others.
+        random.Random(f"{seed}/{label}").shuffle(ids)
+        n_val, n_test = _val_test_counts(len(ids), fractions)
+        chunks = {"val": ids[:n_val], "test": ids[n_val:n_val + n_test],
+                  "train": ids[n_val + n_test:]}
+        for name, chunk in chunks.items():
+            for track in chunk:
+                parts[name].extend(tracks[track])
+    for part in parts.values():
+        part.sort(key=lambda r: (r.label, r.sequence))
+    return Splits(**parts)
+
+
+def _val_test_counts(n: int, fractions: Tuple[float, float, float]) -> Tuple[int, int]:
+    """Rounded val/test track counts; train keeps at least one track of every label.
+
+    With 2 tracks val gets one (it drives model selection); from 3 on both val and test do.
+    """
+    _, f_val, f_test = fractions
+    n_val, n_test = int(n * f_val + 0.5), int(n * f_test + 0.5)
+    if f_val > 0 and n >= 2:
+        n_val = max(n_val, 1)
+    if f_test > 0 and n >= 3:
+        n_test = max(n_test, 1)
+    while n_val + n_test > n - 1:
+        if n_test >= n_val:
+            n_test -= 1
+        else:
+            n_val -= 1
+    return n_val, n_test
+
+
+def _check_fractions(fractions: Tuple[float, float, float]) -> None:
+    if (len(fractions) != 3 or any(f < 0 for f in fractions) or fractions[0] <= 0
+            or abs(sum(fractions) - 1.0) > 1e-6):
+        raise InputError(f"split fractions must be three non-negative numbers summing to 1 "
+                         f"with a non-zero train share, got {tuple(fractions)}")
+
+
+def load_or_create_splits(records: Sequence[SequenceRecord], cache: Path, *,
+                          seed: int = 0) -> Splits:
+    """Reuse the split cached in `cache` (a splits.json path) if it was made from this very
+    dataset with this seed; otherwise split again, warn loudly, and rewrite the cache."""
+    cache = Path(cache)
+    digest = fingerprint(records)
+    cached = _read_cache(cache)
+    if cached is not None:
+        reason = _stale_reason(cached, records, digest, seed)
+        if reason is None:
+            splits = _from_ids(cached, records)
+            if splits is not None:
+                return splits
+            reason = "it names sequences that are not in the dataset"
+        log.warning("SPLIT CACHE INVALIDATED: %s was made for another dataset or seed (%s); "
+                    "re-splitting, so metrics are not comparable with runs on the old split",
+                    cache, reason)
+    splits = split_records(records, seed=seed)
+    payload = {"version": CACHE_VERSION, "seed": seed, "fingerprint": digest, **splits.ids()}
+    atomic_write_text(cache, json.dumps(payload, indent=1) + "\n")
+    return splits
+
+
+def _read_cache(cache: Path) -> Optional[dict]:
+    if not cache.is_file():
+        return None
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(
+                isinstance(data.get(name), list) for name in SPLIT_NAMES):
+            raise ValueError("missing split lists")
+    except (OSError, ValueError) as exc:
+        log.warning("SPLIT CACHE INVALIDATED: %s is unreadable (%s); re-splitting", cache, exc)
+        return None
+    return data
+
+
+def _stale_reason(cached: dict, records: Sequence[SequenceRecord], digest: str,
+                  seed: int) -> Optional[str]:
+    if cached.get("seed") != seed:
+        return f"seed {cached.get('seed')} there, {seed} now"
+    if cached.get("fingerprint") == digest:
+        return None
+    old = {s for name in SPLIT_NAMES for s in cached[name]}
+    new = {r.sequence for r in records}
+    added, removed = len(new - old), len(old - new)
+    if added or removed:
+        return f"dataset changed: {added} sequence(s) added, {removed} removed"
+    return "dataset changed: same sequences, but their frame counts differ"
+
+
+def _from_ids(cached: dict, records: Sequence[SequenceRecord]) -> Optional[Splits]:
+    by_id = {r.sequence: r for r in records}
+    try:
+        return Splits(**{name: [by_id[s] for s in cached[name]] for name in SPLIT_NAMES})
+    except (KeyError, TypeError):  # hand-edited: ids that are not in the dataset
+        return None

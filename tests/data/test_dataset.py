@@ -1,0 +1,165 @@
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from jersey_edge.data.augment import AugmentConfig
+from jersey_edge.data.dataset import SequenceDataset, make_loader, sample_frames
+from jersey_edge.data.discovery import SequenceRecord, discover
+from jersey_edge.runtime.errors import DatasetError
+from jersey_edge.runtime.labels import BLANK
+from jersey_edge.runtime.preprocess import PreprocessConfig, preprocess_frames
+from jersey_edge.runtime.sampling import linspace_indices
+
+PRE = PreprocessConfig()
+
+
+def fake_record(n_frames: int, anchor: bool = True) -> SequenceRecord:
+    frames = tuple(Path(f"s/f{i:03d}.jpg") for i in range(n_frames))
+    return SequenceRecord(7, "7/s", "7/s", frames, Path("s/anchor.jpg") if anchor else None)
+
+
+# --- sampling ---------------------------------------------------------------------------
+
+def test_eval_is_linspace_without_anchor() -> None:
+    record = fake_record(40)
+    picked = sample_frames(record, max_frames=16, train=False)
+    assert picked == [record.frames[i] for i in linspace_indices(40, 16)]
+    assert sample_frames(fake_record(5), max_frames=16, train=False) == list(fake_record(5).frames)
+
+
+def test_single_frame_baseline_is_anchor_else_first() -> None:
+    assert sample_frames(fake_record(9), max_frames=1, train=False) == [Path("s/anchor.jpg")]
+    no_anchor = fake_record(9, anchor=False)
+    assert sample_frames(no_anchor, max_frames=1, train=False) == [no_anchor.frames[0]]
+
+
+def test_train_prepends_anchor_within_budget() -> None:
+    record = fake_record(40)
+    picked = sample_frames(record, max_frames=16, train=True, rng=np.random.default_rng(0),
+                           frame_drop=0.0)
+    assert len(picked) == 16 and picked[0] == record.anchor
+    assert picked[1:] == [record.frames[i] for i in linspace_indices(40, 15)]
+    plain = sample_frames(record, max_frames=16, train=True, rng=np.random.default_rng(0),
+                          frame_drop=0.0, use_anchor=False)
+    assert record.anchor not in plain and len(plain) == 16
+
+
+def test_frame_drop_never_drops_first_frame() -> None:
+    record = fake_record(30, anchor=False)
+    lengths = []
+    for seed in range(50):
+        picked = sample_frames(record, max_frames=16, train=True,
+                               rng=np.random.default_rng(seed), frame_drop=0.5)
+        assert picked[0] == record.frames[0]
+        lengths.append(len(picked))
+    assert min(lengths) < 16 and 6 < np.mean(lengths) < 11  # ~1 + 15/2 kept
+    always = sample_frames(record, max_frames=16, train=True, rng=np.random.default_rng(0),
+                           frame_drop=0.999999)
+    assert always == [record.frames[0]]
+
+
+# --- dataset ----------------------------------------------------------------------------
+
+def test_eval_item_shapes_mask_targets_and_pixels(tiny_dataset: Path) -> None:
+    records = discover(tiny_dataset).records
+    ds = SequenceDataset(records, preprocess=PRE, max_frames=16)
+    item = ds[0]
+    assert item["frames"].shape == (16, 3, PRE.height, PRE.width)
+    assert item["frames"].dtype == torch.float32 and item["mask"].dtype == torch.float32
+    assert item["mask"].tolist() == [1.0] * 4 + [0.0] * 12
+    assert torch.count_nonzero(item["frames"][4:]) == 0
+    assert (item["tens"].item(), item["ones"].item()) == (BLANK, 4)
+    assert item["tens"].dtype == torch.int64 and item["index"] == 0
+    expected = preprocess_frames(list(records[0].frames), PRE)  # the runtime's preprocessing
+    assert np.abs(item["frames"][:4].numpy() - expected).max() <= 1e-5
+    last = ds[len(ds) - 1]
+    assert (last["tens"].item(), last["ones"].item()) == (4, 8)
+
+
+def test_train_item_deterministic_per_seed_epoch_index(tiny_dataset: Path) -> None:
+    records = discover(tiny_dataset).records
+    kwargs = dict(preprocess=PRE, max_frames=8, train=True, frame_drop=0.3,
+                  augment=AugmentConfig(), seed=3)
+    ds = SequenceDataset(records, **kwargs)
+    ds.set_epoch(2)
+    a = ds[5]
+    resumed = SequenceDataset(records, **kwargs)  # a resumed run: fresh object, same epoch
+    resumed.set_epoch(2)
+    b = resumed[5]
+    assert torch.equal(a["frames"], b["frames"]) and torch.equal(a["mask"], b["mask"])
+    ds.set_epoch(3)
+    assert not torch.equal(ds[5]["frames"], a["frames"])
+
+
+def test_augmentation_only_in_training(tiny_dataset: Path) -> None:
+    records = discover(tiny_dataset).records[:2]
+    plain = SequenceDataset(records, preprocess=PRE, train=True, frame_drop=0.0)
+    augmented = SequenceDataset(records, preprocess=PRE, train=True, frame_drop=0.0,
+                                augment=AugmentConfig())
+    disabled = SequenceDataset(records, preprocess=PRE, train=True, frame_drop=0.0,
+                               augment=AugmentConfig(enabled=False))
+    evaluated = SequenceDataset(records, preprocess=PRE, train=False, augment=AugmentConfig())
+    assert not torch.equal(plain[0]["frames"], augmented[0]["frames"])
+    assert torch.equal(plain[0]["frames"], disabled[0]["frames"])
+    expected = preprocess_frames(list(records[0].frames), PRE)
+    assert np.abs(evaluated[0]["frames"][:4].numpy() - expected).max() <= 1e-5
+    # training prepends the anchor; evaluation does not
+    assert plain[0]["mask"].sum() == 5 and evaluated[0]["mask"].sum() == 4
+
+
+def test_colour_jitter_is_per_sequence(tmp_path: Path, jpeg) -> None:
+    for i in range(3):
+        jpeg(tmp_path / "5" / "seq" / f"f{i}.jpg", size=(40, 64), text="5")
+    # identical frames + only colour jitter -> identical outputs within the sequence
+    record = discover(tmp_path).records[0]
+    cfg = AugmentConfig(rotation_deg=0.0, blur_p=0.0, noise_p=0.0)
+    ds = SequenceDataset([record], preprocess=PRE, train=True, frame_drop=0.0, augment=cfg)
+    frames = ds[0]["frames"]
+    assert torch.equal(frames[0], frames[1]) and torch.equal(frames[0], frames[2])
+    ds.set_epoch(1)
+    assert not torch.equal(ds[0]["frames"][0], frames[0])
+
+
+def test_unreadable_frame_skipped_and_logged_once(
+        fake_dataset, caplog: pytest.LogCaptureFixture) -> None:
+    root = fake_dataset(labels=(7,), tracks=1, sequences=1, anchor=False)
+    record = discover(root).records[0]
+    record.frames[1].write_bytes(b"\xff\xd8 truncated after discovery")
+    ds = SequenceDataset([record], preprocess=PRE, max_frames=16)
+    with caplog.at_level(logging.WARNING, logger="jersey_edge"):
+        assert ds[0]["mask"].sum() == 3
+        assert ds[0]["mask"].sum() == 3
+    assert len(caplog.records) == 1 and "frame_001.jpg" in caplog.records[0].getMessage()
+    for frame in record.frames:
+        frame.write_bytes(b"")
+    with pytest.raises(DatasetError, match="7/track_00/seq_00"):
+        ds[0]
+
+
+def test_loader_batches_and_deterministic_shuffle(tiny_dataset: Path) -> None:
+    records = discover(tiny_dataset).records
+    ds = SequenceDataset(records, preprocess=PRE, max_frames=4, train=True, seed=1)
+    loader = make_loader(ds, batch_size=5, shuffle=True, workers=0, seed=1)
+    ds.set_epoch(0)
+    order0 = torch.cat([b["index"] for b in loader]).tolist()
+    assert sorted(order0) == list(range(len(ds)))
+    assert torch.cat([b["index"] for b in loader]).tolist() == order0
+    ds.set_epoch(1)
+    batch = next(iter(loader))
+    assert batch["frames"].shape == (5, 4, 3, PRE.height, PRE.width)
+    assert batch["mask"].shape == (5, 4) and batch["tens"].dtype == torch.int64
+    assert torch.cat([b["index"] for b in loader]).tolist() != order0
+
+
+def test_worker_matches_main_process(tiny_dataset: Path) -> None:
+    records = discover(tiny_dataset).records[:4]
+    ds = SequenceDataset(records, preprocess=PRE, max_frames=4, train=True,
+                         augment=AugmentConfig(), seed=0)
+    ds.set_epoch(4)
+    main = next(iter(make_loader(ds, batch_size=4, shuffle=True, workers=0, seed=0)))
+    worker = next(iter(make_loader(ds, batch_size=4, shuffle=True, workers=1, seed=0)))
+    assert torch.equal(main["index"], worker["index"])
+    assert torch.equal(main["frames"], worker["frames"])
