@@ -1,0 +1,254 @@
+"""TensorRT backend: serialized engines run through the tensor-name API on a pycuda stream.
+
+Supported: TensorRT 8.5 (JetPack 5.1) through 11.x, with pycuda for memory and streams.
+Engines come from `python -m jersey_edge.runtime.build` on the same device and TensorRT
+version; manifest.json lists their sha256 like every other artifact.
+
+Buffers are allocated once, at the optimisation profile's maximum shapes: pinned host
+buffers (so copies are truly asynchronous) and device buffers whose addresses are bound to
+the execution context up front. A call copies in, runs and copies out on one stream and
+waits for it; a lock makes a session safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .. import trt_compat
+from ..artifacts import Manifest, engine_name
+from ..errors import ArtifactError, BackendUnavailableError, InputError
+from .base import Feed, Session, check_feed
+
+if TYPE_CHECKING:
+    import tensorrt as trt
+
+PARTS = ("encoder", "head")
+
+PYCUDA_MISSING = (
+    "pycuda is not installed: pip install pycuda (on a Jetson, with the CUDA toolkit on PATH)"
+)
+
+
+def is_available() -> bool:
+    """TensorRT and pycuda importable and a CUDA GPU present (nothing is imported here)."""
+    return (
+        trt_compat.tensorrt_installed()
+        and importlib.util.find_spec("pycuda") is not None
+        and trt_compat.cuda_device_count() > 0
+    )
+
+
+def require_runtime() -> None:
+    """Raise BackendUnavailableError saying what is missing, in one line."""
+    trt_compat.require_tensorrt()
+    if importlib.util.find_spec("pycuda") is None:
+        raise BackendUnavailableError(PYCUDA_MISSING)
+
+
+@dataclass
+class _Tensor:
+    """One engine input or output with its pinned host and device buffers."""
+
+    name: str
+    is_input: bool
+    shape: Tuple[int, ...]  # as the engine declares it, -1 where dynamic
+    batch_range: Tuple[int, int]  # (min, max) of the leading dimension under profile 0
+    host: np.ndarray  # pinned, flat, sized for the profile maximum
+    device: Any  # pycuda.driver.DeviceAllocation of the same size
+
+
+@dataclass
+class _Loaded:
+    """Everything that lives in the CUDA context; dropped together by `close()`."""
+
+    runtime: trt.Runtime
+    engine: trt.ICudaEngine
+    context: trt.IExecutionContext
+    stream: Any  # pycuda.driver.Stream
+    tensors: List[_Tensor]
+
+    @property
+    def inputs(self) -> List[_Tensor]:
+        return [t for t in self.tensors if t.is_input]
+
+    @property
+    def outputs(self) -> List[_Tensor]:
+        return [t for t in self.tensors if not t.is_input]
+
+
+class TensorRTSession(Session):
+    """One engine file, deserialized once, with buffers bound for the profile maximum."""
+
+    backend = "tensorrt"
+
+    def __init__(self, path: str, *, device_id: int = 0) -> None:
+        require_runtime()
+        import pycuda.driver as cuda
+        import tensorrt as trt
+
+        cuda.init()
+        device = cuda.Device(device_id)
+        # TensorRT runs in the CUDA runtime's context, the device's primary one; pycuda
+        # allocates in that same context so its pointers are valid for TensorRT.
+        self._cuda_context: Any = device.retain_primary_context()
+        self._lock = threading.Lock()
+        self._errors: List[str] = []
+        self._logger = trt_compat.make_logger(self._errors)
+        self.device = f"{device.name()} (TensorRT {trt.__version__})"
+        self._cuda_context.push()
+        try:
+            state = self._load(path)
+        except BaseException:
+            cuda.Context.pop()  # pop first: detach releases our hold on the primary context
+            self._cuda_context.detach()
+            raise
+        cuda.Context.pop()
+        self._state: Optional[_Loaded] = state
+
+    def _load(self, path: str) -> _Loaded:
+        import pycuda.driver as cuda
+        import tensorrt as trt
+
+        runtime = trt.Runtime(self._logger)
+        with open(path, "rb") as handle:
+            engine = runtime.deserialize_cuda_engine(handle.read())
+        if engine is None:
+            raise ArtifactError(
+                f"{path} does not load with TensorRT {trt.__version__} on this GPU "
+                f"({self._last_errors()}): engines are specific to a device and TensorRT "
+                "version, rebuild it here with python -m jersey_edge.runtime.build"
+            )
+        context = engine.create_execution_context()
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        # With every input at its profile maximum, every output has its largest shape too.
+        for name in inputs:
+            context.set_input_shape(name, engine.get_tensor_profile_shape(name, 0)[2])
+        tensors = [_allocate(engine, context, name, name in inputs) for name in names]
+        return _Loaded(runtime, engine, context, cuda.Stream(), tensors)
+
+    @property
+    def input_names(self) -> List[str]:
+        return [t.name for t in self._loaded().inputs]
+
+    def max_batch(self) -> int:
+        return min(t.batch_range[1] for t in self._loaded().inputs)
+
+    def run(self, feed: Feed) -> Dict[str, np.ndarray]:
+        with self._lock:
+            state = self._loaded()
+            check_feed(feed, {t.name: t.shape for t in state.inputs})
+            for tensor in state.inputs:
+                low, high = tensor.batch_range
+                if not low <= len(feed[tensor.name]) <= high:
+                    raise InputError(
+                        f"input {tensor.name!r} has batch {len(feed[tensor.name])}, this "
+                        f"engine takes {low} to {high}: split the batch (see max_batch()) or "
+                        "rebuild with a larger --max-sequences"
+                    )
+            import pycuda.driver as cuda
+
+            self._cuda_context.push()
+            try:
+                return self._execute(state, feed)
+            finally:
+                cuda.Context.pop()
+
+    def _execute(self, state: _Loaded, feed: Feed) -> Dict[str, np.ndarray]:
+        import pycuda.driver as cuda
+
+        for tensor in state.inputs:
+            array = feed[tensor.name]
+            if not state.context.set_input_shape(tensor.name, array.shape):
+                raise InputError(f"TensorRT refused input {tensor.name!r} of shape {array.shape}")
+            staged = tensor.host[: array.size].reshape(array.shape)
+            staged[...] = array  # casts to the engine's input type, e.g. float16
+            cuda.memcpy_htod_async(tensor.device, staged, state.stream)
+        results: Dict[str, np.ndarray] = {}
+        for tensor in state.outputs:
+            shape = trt_compat.dims_tuple(state.context.get_tensor_shape(tensor.name))
+            results[tensor.name] = tensor.host[: _volume(shape)].reshape(shape)
+        if not state.context.execute_async_v3(state.stream.handle):
+            raise ArtifactError(f"TensorRT failed to run the engine ({self._last_errors()})")
+        for tensor in state.outputs:
+            cuda.memcpy_dtoh_async(results[tensor.name], tensor.device, state.stream)
+        state.stream.synchronize()
+        # astype copies: the pinned buffers are overwritten by the next call
+        return {name: view.astype(np.float32) for name, view in results.items()}
+
+    def _loaded(self) -> _Loaded:
+        if self._state is None:
+            raise InputError("this TensorRT session is closed")
+        return self._state
+
+    def _last_errors(self) -> str:
+        return "; ".join(self._errors[-3:]) or "TensorRT reported no detail"
+
+    def close(self) -> None:
+        """Free device memory, the context and the engine, then release the CUDA context."""
+        with self._lock:
+            if self._state is None:
+                return
+            import pycuda.driver as cuda
+
+            self._cuda_context.push()
+            try:
+                for tensor in self._state.tensors:
+                    tensor.device.free()
+                self._state = None  # TensorRT objects and pinned memory go while current
+            finally:
+                cuda.Context.pop()
+                self._cuda_context.detach()
+
+
+def _allocate(
+    engine: trt.ICudaEngine, context: trt.IExecutionContext, name: str, is_input: bool
+) -> _Tensor:
+    """Buffers for `name` at the shape `context` holds (the profile maximum), bound to it."""
+    import pycuda.driver as cuda
+    import tensorrt as trt
+
+    largest = trt_compat.dims_tuple(context.get_tensor_shape(name))
+    smallest = 1
+    if is_input:
+        smallest = trt_compat.dims_tuple(engine.get_tensor_profile_shape(name, 0)[0])[0]
+    dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+    host = cuda.pagelocked_empty(_volume(largest), dtype)
+    device = cuda.mem_alloc(max(host.nbytes, 1))
+    context.set_tensor_address(name, int(device))
+    shape = trt_compat.dims_tuple(engine.get_tensor_shape(name))
+    return _Tensor(name, is_input, shape, (smallest, largest[0]), host, device)
+
+
+def _volume(shape: Tuple[int, ...]) -> int:
+    volume = 1
+    for dim in shape:
+        volume *= dim
+    return volume
+
+
+class TensorRTBackend:
+    """Opens the engines of an artifacts folder as TensorRT sessions."""
+
+    name = "tensorrt"
+
+    def __init__(self, *, device_id: int = 0, **_ignored: Any) -> None:
+        """Other backends' options (threads, providers) are accepted and ignored."""
+        require_runtime()
+        self.device_id = device_id
+
+    @staticmethod
+    def is_available() -> bool:
+        return is_available()
+
+    def can_serve(self, manifest: Manifest, precision: str) -> bool:
+        return all(manifest.has(engine_name(part, precision)) for part in PARTS)
+
+    def open(self, manifest: Manifest, part: str, precision: str) -> Session:
+        path = manifest.verify(engine_name(part, precision))
+        return TensorRTSession(str(path), device_id=self.device_id)

@@ -1,0 +1,258 @@
+"""Everything that differs between TensorRT versions, and the checks TensorRT needs first.
+
+Supported: TensorRT 8.5 (JetPack 5.1) through 11.x. What moved in that range, and where
+this module absorbs it:
+
+- 8.5 added the tensor-name API (`num_io_tensors`, `set_input_shape`, `set_tensor_address`,
+  `execute_async_v3`) and 8.4 `set_memory_pool_limit`. Both are the floor of the range, so
+  there is no fallback to the binding-index API or `max_workspace_size`.
+- 8.x networks default to implicit batch, which ONNX cannot use: `EXPLICIT_BATCH` is
+  required there; 10.0 made explicit batch the only mode (flag deprecated, ignored).
+- 10.0 added `STRONGLY_TYPED` networks; 10.12 deprecated weak typing; 11 removed
+  `BuilderFlag.FP16/INT8` and the implicit INT8 calibrators (deprecated since 10.1): every
+  network is strongly typed and precision lives in the graph (FP16 tensors, Q/DQ nodes).
+
+Capabilities are detected from attribute presence rather than version numbers wherever
+possible, so point releases that move an API need no change here. `tensorrt` is imported
+inside functions only: importing this module never loads TensorRT.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import logging
+import re
+import sys
+from typing import TYPE_CHECKING, List, Tuple
+
+from .errors import ArtifactError, BackendUnavailableError
+
+if TYPE_CHECKING:
+    import tensorrt as trt
+
+MIN_VERSION = (8, 5)
+
+TENSORRT_MISSING = (
+    "TensorRT is not installed: on a Jetson install it from JetPack "
+    "(sudo apt install python3-libnvinfer), elsewhere pip install tensorrt"
+)
+NO_GPU = (
+    "no CUDA GPU found: TensorRT needs an NVIDIA GPU and its driver "
+    "(on this machine use the onnxruntime backend)"
+)
+
+_log = logging.getLogger("jersey_edge.tensorrt")
+
+
+def tensorrt_installed() -> bool:
+    """A real TensorRT install, not just a folder of type stubs.
+
+    The `tensorrt-stubs` distribution installs a bare `tensorrt/` folder of .pyi files, which
+    Python imports as an empty namespace package; a real install has an `__init__.py`.
+    """
+    spec = importlib.util.find_spec("tensorrt")
+    return spec is not None and spec.origin not in (None, "namespace")
+
+
+def cuda_device_count() -> int:
+    """CUDA devices the driver reports; 0 without a driver or GPU.
+
+    Asks the driver API through ctypes, so the answer needs neither TensorRT nor pycuda and
+    creates no CUDA context.
+    """
+    names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
+    for name in names:
+        try:
+            driver = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            return 0
+        return count.value
+    return 0
+
+
+def version_tuple(text: str) -> Tuple[int, ...]:
+    """'10.3.0.30' -> (10, 3, 0, 30); stops at the first part that is not a number."""
+    parts: List[int] = []
+    for piece in text.split("."):
+        match = re.match(r"\d+", piece)
+        if match is None:
+            break
+        parts.append(int(match.group()))
+    return tuple(parts)
+
+
+def tensorrt_version() -> Tuple[int, ...]:
+    import tensorrt as trt
+
+    return version_tuple(trt.__version__)
+
+
+def require_tensorrt() -> None:
+    """Raise BackendUnavailableError (one line, what to do) unless TensorRT can run here."""
+    if not tensorrt_installed():
+        raise BackendUnavailableError(TENSORRT_MISSING)
+    try:
+        version = tensorrt_version()
+    except (ImportError, OSError) as exc:  # e.g. libnvinfer missing or for another CUDA
+        raise BackendUnavailableError(
+            f"TensorRT is installed but does not load ({exc}): reinstall it for this CUDA"
+        ) from None
+    if version[:2] < MIN_VERSION:
+        raise BackendUnavailableError(
+            f"TensorRT {'.'.join(map(str, version))} is too old: jersey-edge needs 8.5 or "
+            "newer (JetPack 5.1+)"
+        )
+    if cuda_device_count() == 0:
+        raise BackendUnavailableError(NO_GPU)
+
+
+def weak_typing_available() -> bool:
+    """True where builder flags pick precision (TensorRT <= 10); 11 only builds strongly."""
+    import tensorrt as trt
+
+    return hasattr(trt.BuilderFlag, "FP16") and hasattr(trt.BuilderFlag, "INT8")
+
+
+def implicit_calibration_available() -> bool:
+    """True where an INT8 calibrator (and its cache) can still drive an INT8 build."""
+    import tensorrt as trt
+
+    return weak_typing_available() and hasattr(trt, "IInt8EntropyCalibrator2")
+
+
+def network_flags() -> int:
+    """`create_network` flags: explicit batch on 8.x, strongly typed where weak typing is gone."""
+    import tensorrt as trt
+
+    flags = 0
+    if tensorrt_version()[0] < 10:
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    if not weak_typing_available():
+        try:
+            flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+        except AttributeError:
+            pass  # a TensorRT without the flag types every network strongly anyway
+    return flags
+
+
+def set_precision_flags(config: trt.IBuilderConfig, *, fp16: bool, int8: bool) -> None:
+    """Enable FP16/INT8 kernels on a weakly typed build; nothing to do on a strongly typed one.
+
+    Under strong typing the graph itself carries the precision (FP16 tensors, Q/DQ nodes),
+    which is why the FP16 and QDQ graphs are exported at all.
+    """
+    import tensorrt as trt
+
+    if not weak_typing_available():
+        return
+    if fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if int8:
+        config.set_flag(trt.BuilderFlag.INT8)
+
+
+def calibration_version_tag(version: Tuple[int, ...]) -> int:
+    """TensorRT's NV_TENSORRT_VERSION, which heads calibration caches (TRT-<tag>-...).
+
+    8.x: major*1000 + minor*100 + patch (8.5.2 -> 8502); from 10.0 (NvInferRuntimeBase.h):
+    major*10000 + minor*100 + patch (10.3.0 -> 100300).
+    """
+    major, minor, patch = (tuple(version) + (0, 0, 0))[:3]
+    return major * (1000 if major < 10 else 10000) + minor * 100 + patch
+
+
+def localize_calibration_table(table: bytes, version: Tuple[int, ...]) -> bytes:
+    """The cache with its header naming this TensorRT version; refuse non-caches.
+
+    TensorRT skips a cache whose header names another version or algorithm (10.x rejects an
+    8.x header, then asks for calibration data that is not there). The per-tensor scales
+    below the header do not depend on the version, so the header is rewritten.
+    """
+    header, _, body = table.partition(b"\n")
+    text = header.decode("ascii", "replace").strip()
+    if not (text.startswith("TRT-") and text.endswith("-EntropyCalibration2")):
+        raise ArtifactError(
+            f"calibration cache header {text[:60]!r} is not a TensorRT EntropyCalibration2 "
+            "cache: re-export with --int8, or build from the QDQ graph"
+        )
+    tag = calibration_version_tag(version)
+    return f"TRT-{tag}-EntropyCalibration2\n".encode("ascii") + body
+
+
+def attach_calibration_cache(
+    config: trt.IBuilderConfig, profile: trt.IOptimizationProfile, table: bytes
+) -> trt.IInt8Calibrator:
+    """Implicit INT8 from a calibration cache alone: a calibrator that only replays the cache.
+
+    Only on TensorRT <= 10 (the calibrator API was deprecated in 10.1, removed in 11). The
+    calibrator has no data, so the cache must be one TensorRT accepts as is: see
+    `localize_calibration_table`. Returns the calibrator: the caller keeps it alive until the
+    build is done.
+    """
+    import tensorrt as trt
+
+    if not implicit_calibration_available():
+        raise BackendUnavailableError(
+            f"TensorRT {trt.__version__} has no implicit INT8 calibration (removed in 11): "
+            "build int8 from the QDQ graph instead (leave out --calibration-cache)"
+        )
+    table = localize_calibration_table(table, tensorrt_version())
+
+    class CacheCalibrator(trt.IInt8EntropyCalibrator2):
+        def __init__(self) -> None:
+            trt.IInt8EntropyCalibrator2.__init__(self)  # pybind11 needs the explicit call
+
+        def get_batch_size(self) -> int:
+            return 1
+
+        def get_batch(self, names: List[str]) -> List[int]:
+            return []  # no data: every scale comes from the cache
+
+        def read_calibration_cache(self) -> bytes:
+            return table
+
+        def write_calibration_cache(self, cache: object) -> None:
+            pass  # the export's cache stays as exported
+
+    calibrator = CacheCalibrator()
+    config.int8_calibrator = calibrator
+    config.set_calibration_profile(profile)
+    return calibrator
+
+
+def make_logger(errors: List[str]) -> trt.ILogger:
+    """A TensorRT logger that forwards to python logging and keeps error lines in `errors`.
+
+    The ILogger subclass lives in here so that importing the module never loads TensorRT.
+    """
+    import tensorrt as trt
+
+    levels = {
+        trt.ILogger.INTERNAL_ERROR: logging.CRITICAL,
+        trt.ILogger.ERROR: logging.ERROR,
+        trt.ILogger.WARNING: logging.WARNING,
+        trt.ILogger.INFO: logging.INFO,
+        trt.ILogger.VERBOSE: logging.DEBUG,
+    }
+
+    class Logger(trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)  # pybind11 needs the explicit call
+
+        def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+            level = levels.get(severity, logging.INFO)
+            if level >= logging.ERROR:
+                errors.append(msg)
+            if _log.isEnabledFor(level):
+                _log.log(level, "TensorRT: %s", msg)
+
+    return Logger()
+
+
+def dims_tuple(dims: trt.Dims) -> Tuple[int, ...]:
+    """A TensorRT Dims as a plain tuple (-1 marks a dynamic dimension)."""
+    return tuple(int(dims[i]) for i in range(len(dims)))
