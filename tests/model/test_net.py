@@ -1,0 +1,100 @@
+"""JerseyNet composition and checkpoints that either load exactly or fail in one clear line."""
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import pytest
+import torch
+
+from jersey_edge.model.config import ModelConfig
+from jersey_edge.model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
+from jersey_edge.runtime.errors import CheckpointError
+from jersey_edge.runtime.preprocess import PreprocessConfig
+
+CFG = ModelConfig(pretrained=False, embed_dim=32, hidden=16, attn_dim=8)
+PRE = PreprocessConfig(height=64, width=32)
+B, T = 2, 4
+
+
+@pytest.fixture(scope="module")
+def model() -> JerseyNet:
+    torch.manual_seed(0)
+    return build_model(CFG).eval()
+
+
+def _inputs() -> Tuple[torch.Tensor, torch.Tensor]:
+    frames = torch.randn(B, T, 3, PRE.height, PRE.width, generator=torch.Generator().manual_seed(2))
+    return frames, torch.tensor([[1.0, 1, 1, 1], [1, 1, 0, 0]])
+
+
+def _save(path: Path, model: JerseyNet, **overrides: Any) -> Path:
+    args: Dict[str, Any] = dict(model_state=model.state_dict(), model_cfg=CFG, preprocess=PRE,
+                                max_frames=T, extra={"epoch": 3, "history": [{"acc": 0.5}]})
+    args.update(overrides)
+    return save_checkpoint(path, **args)
+
+
+def _refused(path: Path, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match) as info:
+        load_checkpoint(path)
+    assert "\n" not in str(info.value)
+
+
+def test_forward_is_head_of_encoder(model: JerseyNet) -> None:
+    frames, mask = _inputs()
+    with torch.no_grad():
+        tens, ones, attn = model(frames, mask)
+        emb = model.encoder(frames.flatten(0, 1)).view(B, T, -1)
+        expected = model.head(emb, mask)
+    assert (tens.shape, ones.shape, attn.shape) == ((B, 11), (B, 10), (B, T))
+    for a, b in zip((tens, ones, attn), expected):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_round_trip(model: JerseyNet, tmp_path: Path) -> None:
+    path = _save(tmp_path / "best.pt", model)
+    assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]  # no temp file left behind
+    loaded = load_checkpoint(path)
+    assert not loaded.model.training
+    assert (loaded.model_cfg, loaded.preprocess, loaded.max_frames) == (CFG, PRE, T)
+    assert loaded.extra == {"epoch": 3, "history": [{"acc": 0.5}]}
+    frames, mask = _inputs()
+    with torch.no_grad():
+        for a, b in zip(model(frames, mask), loaded.model(frames, mask)):
+            assert torch.equal(a, b)
+
+
+def test_unpicklable_extra_is_refused_at_save(model: JerseyNet, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="extra"):
+        _save(tmp_path / "x.pt", model, extra={"path": Path("/tmp")})
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    _refused(tmp_path / "nope.pt", "no such checkpoint")
+
+
+def test_corrupt_and_truncated_files(model: JerseyNet, tmp_path: Path) -> None:
+    good = _save(tmp_path / "good.pt", model).read_bytes()
+    (tmp_path / "noise.pt").write_bytes(b"not a checkpoint at all" * 100)
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    _refused(tmp_path / "noise.pt", "corrupt, truncated")
+    _refused(tmp_path / "cut.pt", "corrupt, truncated")
+
+
+def test_foreign_files_are_refused(model: JerseyNet, tmp_path: Path) -> None:
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    _refused(tmp_path / "bare.pt", "not a jersey-edge checkpoint")
+    torch.save({"format": "jersey-edge-checkpoint", "x": PRE}, tmp_path / "pickle.pt")
+    _refused(tmp_path / "pickle.pt", "corrupt, truncated")
+
+
+def test_other_architecture_is_refused(model: JerseyNet, tmp_path: Path) -> None:
+    state = model.state_dict()
+    dropped = {k: v for k, v in state.items() if not k.startswith("head.tens.")}
+    _refused(_save(tmp_path / "a.pt", model, model_state=dropped), "another architecture.*missing")
+    wider = dataclasses.replace(CFG, hidden=24)
+    _refused(_save(tmp_path / "b.pt", model, model_cfg=wider), "shape mismatch")
+    foreign = dataclasses.replace(CFG, backbone="resnet18")
+    _refused(_save(tmp_path / "c.pt", model, model_cfg=foreign), "unknown backbone")
