@@ -134,7 +134,7 @@ def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
         scheduler.step()
         ema.update(model)
         hits = (tens_logits.argmax(-1) == tens) & (ones_logits.argmax(-1) == ones)
-        loss_sum += float(loss) * len(tens)
+        loss_sum += loss.item() * len(tens)
         correct += int(hits.sum())
         seen += len(tens)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
