@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .runtime.errors import InputError, JerseyEdgeError, NotBuiltError
+from .runtime.errors import InputError, JerseyEdgeError
 
 DEFAULT_DATA = Path("data/synth")
 DEFAULT_RUN = Path("runs/demo")
@@ -134,15 +134,104 @@ def evaluate(
 
 
 @app.command()
-def export() -> None:
+def export(
+    checkpoint: Checkpoint = DEFAULT_RUN / "best.pt",
+    out: Annotated[Path, typer.Option("--out", help="Artifacts folder to (re)write.")] = (
+        DEFAULT_ARTIFACTS
+    ),
+    data_root: Annotated[
+        Optional[Path], typer.Option("--data-root", help="Dataset (default: the checkpoint's).")
+    ] = None,
+    fp16: Annotated[bool, typer.Option("--fp16", help="Also write FP16 graphs.")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="Also write calibrated INT8 encoders.")] = (
+        False
+    ),
+    calib_size: Annotated[int, typer.Option("--calib-size", help="Calibration frames.")] = 256,
+    calib_method: Annotated[
+        str, typer.Option("--calib-method", help="percentile, minmax or entropy.")
+    ] = "percentile",
+    engine: Annotated[
+        bool, typer.Option("--engine", help="Also build TensorRT engines (needs a GPU).")
+    ] = False,
+) -> None:
     """Export encoder + head to ONNX (FP32/FP16/INT8) with golden outputs and a manifest."""
-    raise NotBuiltError("`export` is not built yet")
+    from rich.console import Console
+
+    from .export.pipeline import export_model
+    from .export.report import render_parity
+
+    report = export_model(checkpoint, out, data_root=data_root, fp16=fp16, int8=int8,
+                          calib_size=calib_size, calib_method=calib_method)
+    Console().print(render_parity(report.parity))
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"wrote {len(report.files)} files to {report.out} in {report.seconds:.0f}s")
+    if engine:
+        _build_engines(out, ["fp32"] + ["fp16"] * fp16 + ["int8"] * int8)
+
+
+@app.command("build-engine")
+def build_engine(
+    artifacts: Artifacts = DEFAULT_ARTIFACTS,
+    precision: Annotated[
+        List[str], typer.Option("--precision", help="fp32, fp16 and/or int8 (repeatable).")
+    ] = ["fp16"],  # noqa: B006 - typer reads list defaults, never mutates them
+) -> None:
+    """Build TensorRT engines from an artifacts folder, on the device that will run them."""
+    _build_engines(artifacts, precision)
+
+
+def _build_engines(artifacts: Path, precisions: List[str]) -> None:
+    from .runtime.build import build_engines
+
+    for precision in precisions:
+        for path in build_engines(artifacts, precision=precision):
+            typer.echo(f"wrote {path}")
 
 
 @app.command()
-def bench() -> None:
+def bench(
+    artifacts: Artifacts = DEFAULT_ARTIFACTS,
+    batch: Annotated[str, typer.Option("--batch", help="Sequences per call, e.g. 1,4,8,16.")] = (
+        "1,4,8,16"
+    ),
+    backends: Annotated[
+        Optional[str], typer.Option("--backends", help="Comma list; default: all available.")
+    ] = None,
+    precisions: Annotated[
+        Optional[str], typer.Option("--precisions", help="Comma list; default: all exported.")
+    ] = None,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per sequence.")] = 16,
+    warmup: Annotated[float, typer.Option("--warmup", help="Warm-up seconds per row.")] = 1.0,
+    duration: Annotated[float, typer.Option("--duration", help="Seconds timed per row.")] = 3.0,
+    threads: Threads = 0,
+    checkpoint: Annotated[
+        Optional[Path], typer.Option("--checkpoint", help="PyTorch reference (default: export's).")
+    ] = None,
+    data_root: Annotated[
+        Optional[Path], typer.Option("--data-root", help="Dataset (default: the checkpoint's).")
+    ] = None,
+    parity_limit: Annotated[
+        Optional[int], typer.Option("--parity-limit", help="At most N test sequences for parity.")
+    ] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write rows as JSON.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write Markdown.")] = None,
+    plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG plot.")] = None,
+) -> None:
     """Latency, throughput and accuracy parity of every backend and precision."""
-    raise NotBuiltError("`bench` is not built yet")
+    from rich.console import Console
+
+    from .bench import parse_batches, plot, render_table, run_bench, write_json, write_markdown
+
+    report = run_bench(artifacts, batches=parse_batches(batch), backends=_names(backends),
+                       precisions=_names(precisions), frames=frames, warmup_s=warmup,
+                       duration_s=duration, threads=threads, checkpoint=checkpoint,
+                       data_root=data_root, parity_limit=parity_limit)
+    Console().print(render_table(report))
+    for target, write in ((json_out, write_json), (markdown, write_markdown), (plot_out, plot)):
+        if target is not None:
+            write(report, target)
+            typer.echo(f"wrote {target}")
 
 
 @app.command()
@@ -167,6 +256,10 @@ def predict(
                 typer.echo(json.dumps({"sequence": str(folder), **prediction.to_dict()}))
             else:
                 typer.echo(f"{folder}\t{prediction.number}\t{prediction.confidence:.3f}")
+
+
+def _names(text: Optional[str]) -> Optional[List[str]]:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _int_list(text: Optional[str], option: str) -> Optional[List[int]]:

@@ -28,7 +28,3 @@ class ArtifactError(JerseyEdgeError):
 
 class BackendUnavailableError(JerseyEdgeError):
     """The requested inference backend (or its hardware) is not available here."""
-
-
-class NotBuiltError(JerseyEdgeError):
-    """A command that exists in the contract but is not implemented yet."""

@@ -1,0 +1,235 @@
+"""`run_bench`: every backend x precision x batch size, timed and checked for parity.
+
+Order of work: open every row's runner, compute parity (the reference first, so the others
+can be compared with it), time each row at each batch size, then preprocessing and the
+streaming row on the fastest faithful runtime config. Runners are closed however it ends.
+"""
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..runtime.artifacts import Manifest, load_manifest, onnx_name
+from ..runtime.errors import BackendUnavailableError
+from .inputs import SequenceSet, from_golden, from_records
+from .macs import count_macs
+from .measure import RowTiming, time_preprocess, time_runner
+from .options import check_options
+from .parity import Logits, Parity, compare, run_logits
+from .ratios import best_runtime, compute_ratios
+from .report import BenchReport, Row
+from .runners import Runner, RuntimeRunner, label, open_runtime_runners
+from .sgemm import peak_gflops
+from .sources import Reference, open_reference, test_records
+from .streaming import StreamingResult, time_streaming
+from .system import describe
+from .timing import Timing
+
+
+def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
+              backends: Optional[Sequence[str]] = None,
+              precisions: Optional[Sequence[str]] = None, frames: int = 16,
+              warmup_s: float = 1.0, duration_s: float = 3.0, threads: int = 0,
+              checkpoint: Optional[Path] = None, data_root: Optional[Path] = None,
+              parity_limit: Optional[int] = None, torch_reference: bool = True,
+              progress: bool = True) -> BenchReport:
+    """Benchmark an artifacts folder; see the module docstring for what is measured.
+
+    batches: sequences per call, each of `frames` real frames. backends/precisions: None =
+    every backend and every exported precision (rows this machine cannot run become notes).
+    threads: intra-op threads for ONNX Runtime and torch (0 = library default).
+    checkpoint/data_root: the PyTorch reference and its dataset (default: as recorded in
+    manifest.json and the checkpoint). parity_limit: at most this many sequences for parity.
+    """
+    manifest = load_manifest(artifacts)
+    batches = check_options(batches=batches, frames=frames, max_frames=manifest.max_frames,
+                            warmup_s=warmup_s, duration_s=duration_s, threads=threads,
+                            parity_limit=parity_limit, backends=backends,
+                            precisions=precisions)
+    notes: List[str] = []
+    reference = open_reference(manifest, checkpoint, notes) if torch_reference else None
+    with contextlib.ExitStack() as stack:
+        steps = stack.enter_context(_Steps(progress))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jersey-bench-")))
+        sequences = _sequences(manifest, reference, data_root, scratch, parity_limit, notes)
+        runners = _open_runners(manifest, reference, sequences, stack, notes, backends=backends,
+                                precisions=precisions, threads=threads)
+        steps.total(len(runners) * (1 + len(batches)) + 2)
+        parities = _parities(runners, sequences, steps)
+        timings = {label(r): [_time(r, sequences, b, frames, warmup_s, duration_s, steps)
+                              for b in batches] for r in runners}
+        steps.advance("preprocessing")
+        preprocess = time_preprocess(sequences.raw_frames, manifest.preprocess,
+                                     warmup_s=warmup_s, duration_s=duration_s)
+        macs = _macs_per_frame(manifest, notes)
+        rows = _rows(runners, timings, parities, preprocess, macs)
+        steps.advance("streaming")
+        streaming = _streaming(runners, rows, sequences, frames, warmup_s, duration_s)
+    sgemm = peak_gflops(threads)
+    return BenchReport(
+        system=describe(threads, sgemm),
+        rows=rows,
+        streaming=streaming.to_dict() if streaming else None,
+        ratios=compute_ratios(rows, sgemm_gflops=sgemm, streaming=streaming),
+        inputs={"sequences": sequences.source,
+                "parity reference": _reference_name(sequences, reference),
+                "preprocess frames": _raw_source(sequences),
+                "encoder MACs per frame": macs},
+        settings={"batches": batches, "frames": frames, "warmup_s": warmup_s,
+                  "duration_s": duration_s, "threads": threads,
+                  "parity_limit": parity_limit},
+        notes=notes,
+    )
+
+
+def _open_runners(manifest: Manifest, reference: Optional[Reference], sequences: SequenceSet,
+                  stack: contextlib.ExitStack, notes: List[str], *,
+                  backends: Optional[Sequence[str]], precisions: Optional[Sequence[str]],
+                  threads: int) -> List[Runner]:
+    """PyTorch rows first (eager FP32 is the reference), then the runtime rows; each is
+    closed by `stack`, however the run ends."""
+    opened = open_runtime_runners(manifest.root, backends=backends, precisions=precisions,
+                                  available=manifest.available_precisions(), threads=threads)
+    for runner in opened.runners:
+        stack.callback(runner.close)
+    notes += opened.notes
+    torch_rows: List[Runner] = []
+    if reference is not None:
+        from .torch_runners import open_torch_runners
+
+        count = min(2, len(sequences))
+        example = (np.concatenate([sequences.real_frames(i) for i in range(count)]),
+                   sequences.mask[:count])
+        torch_rows = open_torch_runners(reference.loaded.model, example=example,
+                                        threads=threads)
+        for runner in torch_rows:
+            stack.callback(runner.close)
+    if not torch_rows and not opened.runners:
+        raise BackendUnavailableError("no backend here can run these artifacts: "
+                                      + "; ".join(notes))
+    return torch_rows + opened.runners
+
+
+def _sequences(manifest: Manifest, reference: Optional[Reference], data_root: Optional[Path],
+               scratch: Path, limit: Optional[int], notes: List[str]) -> SequenceSet:
+    """The checkpoint's test split when the reference can read it, else golden.npz."""
+    records = test_records(reference, data_root, notes) if reference is not None else None
+    if records:
+        return from_records(records, manifest, source="test split", limit=limit)
+    if records is not None:
+        notes.append("the test split is empty: parity on golden.npz")
+    return from_golden(manifest, scratch, limit)
+
+
+def _parities(runners: Sequence[Runner], sequences: SequenceSet, steps: "_Steps"
+              ) -> Dict[str, Parity]:
+    """Reference first: its logits are what the others are compared with, unless the set
+    carries stored PyTorch logits (golden.npz), which then serve for every row."""
+    ordered = sorted(runners, key=lambda r: not r.is_reference)
+    reference: Optional[Logits] = sequences.reference
+    results = {}
+    for runner in ordered:
+        steps.advance(f"parity {label(runner)}")
+        logits = run_logits(runner, sequences)
+        if reference is None and runner.is_reference:
+            reference = logits
+        results[label(runner)] = compare(logits, reference, sequences)
+    return results
+
+
+def _time(runner: Runner, sequences: SequenceSet, batch: int, frames: int, warmup_s: float,
+          duration_s: float, steps: "_Steps") -> RowTiming:
+    steps.advance(f"{label(runner)} batch {batch}")
+    return time_runner(runner, sequences, batch=batch, frames=frames, warmup_s=warmup_s,
+                       duration_s=duration_s)
+
+
+def _macs_per_frame(manifest: Manifest, notes: List[str]) -> Optional[int]:
+    """Encoder MACs per frame from the FP32 graph; None (with a note) without `onnx`."""
+    try:
+        return count_macs(manifest.verify(onnx_name("encoder", "fp32")), batch=1)
+    except ImportError:
+        notes.append("onnx not installed: encoder GFLOP/s not computed")
+    except ValueError as exc:
+        notes.append(f"encoder MACs not counted ({exc})")
+    return None
+
+
+def _rows(runners: Sequence[Runner], timings: Dict[str, List[RowTiming]],
+          parities: Dict[str, Parity], preprocess: Timing, macs: Optional[int]) -> List[Row]:
+    rows = []
+    for runner in runners:
+        parity = parities[label(runner)]
+        for timing in timings[label(runner)]:
+            n_frames = timing.batch * timing.frames
+            encoder_ms = timing.encoder.p50
+            rows.append(Row(
+                backend=runner.backend, precision=runner.precision, device=runner.device,
+                batch=timing.batch, frames=timing.frames, reps=timing.total.reps,
+                p50_ms=timing.total.p50, p95_ms=timing.total.p95, p99_ms=timing.total.p99,
+                seq_per_s=timing.batch * 1e3 / timing.total.p50,
+                frames_per_s=n_frames * 1e3 / timing.total.p50,
+                encoder_ms=encoder_ms, head_ms=timing.head.p50,
+                preprocess_ms_per_frame=preprocess.p50,
+                e2e_ms=preprocess.p50 * n_frames + timing.total.p50,
+                encoder_gflops=2.0 * macs * n_frames / (encoder_ms * 1e6) if macs else None,
+                number_acc=parity.number_acc, agreement=parity.agreement,
+                max_abs_logit_diff=parity.max_abs_logit_diff, parity_n=parity.n,
+            ))
+    return rows
+
+
+def _streaming(runners: Sequence[Runner], rows: List[Row], sequences: SequenceSet,
+               window: int, warmup_s: float, duration_s: float) -> Optional[StreamingResult]:
+    """On the runtime config a deployment would pick: the fastest faithful one at the
+    smallest batch (a tracker updates one track at a time)."""
+    smallest = min(row.batch for row in rows)
+    best = best_runtime(row for row in rows if row.batch == smallest)
+    chosen = next((r for r in runners if isinstance(r, RuntimeRunner)
+                   and best is not None and label(r) == best.config), None)
+    if chosen is None:
+        return None
+    return time_streaming(chosen.recognizer, sequences.raw_frames, window=window,
+                          warmup_s=warmup_s, duration_s=duration_s)
+
+
+def _reference_name(sequences: SequenceSet, reference: Optional[Reference]) -> str:
+    if sequences.reference is not None:
+        return "PyTorch FP32 logits stored in golden.npz"
+    return f"PyTorch eager FP32 of {reference.checkpoint}" if reference else "none"
+
+
+def _raw_source(sequences: SequenceSet) -> str:
+    if sequences.reference is not None:
+        return "golden frames re-encoded as JPEG at network size (real crops cost more)"
+    return "test-split JPEGs"
+
+
+class _Steps:
+    """A rich progress bar on stderr (or nothing when progress=False)."""
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("{task.description:<32}"), BarColumn(),
+                                  MofNCompleteColumn(), console=Console(stderr=True),
+                                  transient=True, disable=not enabled)
+        self._task = self._progress.add_task("bench", total=None)
+
+    def total(self, steps: int) -> None:
+        self._progress.update(self._task, total=steps)
+
+    def advance(self, description: str) -> None:
+        """The previous step is done; `description` is what runs now."""
+        self._progress.update(self._task, description=description, advance=1)
+
+    def __enter__(self) -> "_Steps":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()

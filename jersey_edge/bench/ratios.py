@@ -1,0 +1,73 @@
+"""The handful of ratios a reader wants from the table, each stated with its two numbers.
+
+"Best runtime config" only counts rows that still read the same numbers as PyTorch (agreement
+at least AGREEMENT_FLOOR): a faster row that reads different numbers is not a speed-up.
+"""
+
+from typing import Callable, Dict, Iterable, Optional
+
+from ..runtime.backends import BACKENDS
+from .report import Ratio, Row
+from .streaming import StreamingResult
+
+AGREEMENT_FLOOR = 0.99
+
+
+def _p50(row: Row) -> float:
+    return row.p50_ms
+
+
+def _fastest(rows: Iterable[Row], key: Callable[[Row], float] = _p50) -> Optional[Row]:
+    return min(rows, key=key, default=None)
+
+
+def best_runtime(rows: Iterable[Row]) -> Optional[Row]:
+    """The fastest runtime row (p50) among those that read the same numbers as PyTorch."""
+    candidates = [r for r in rows if r.backend in BACKENDS]
+    faithful = [r for r in candidates if r.agreement is None or r.agreement >= AGREEMENT_FLOOR]
+    return _fastest(faithful or candidates)
+
+
+def _speedup(fast: Optional[Row], slow: Optional[Row], what: str,
+             stage: Callable[[Row], float] = _p50) -> Optional[Ratio]:
+    if fast is None or slow is None:
+        return None
+    return Ratio(stage(slow) / stage(fast),
+                 f"{what}: {fast.config} {stage(fast):.2f} ms vs {slow.config} "
+                 f"{stage(slow):.2f} ms, batch {fast.batch}")
+
+
+def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] = None,
+                   sgemm_gflops: Optional[float] = None) -> Dict[str, Ratio]:
+    """Ratios at the smallest and the largest batch measured (1 and 16 by default)."""
+    rows = list(rows)
+    found: Dict[str, Optional[Ratio]] = {}
+    for batch in sorted({min(r.batch for r in rows), max(r.batch for r in rows)} if rows else []):
+        at = [r for r in rows if r.batch == batch]
+        best = best_runtime(at)
+        eager = _fastest(r for r in at if r.backend == "pytorch")
+        script = _fastest(r for r in at if r.backend == "torchscript")
+        ort = {r.precision: r for r in at if r.backend == "onnxruntime"}
+        found[f"best_runtime_vs_pytorch_eager_b{batch}"] = _speedup(
+            best, eager, "best runtime vs PyTorch eager FP32 (p50)")
+        found[f"best_runtime_vs_torchscript_b{batch}"] = _speedup(
+            best, script, "best runtime vs best TorchScript (p50)")
+        found[f"ort_int8_vs_fp32_encoder_b{batch}"] = _speedup(
+            ort.get("int8"), ort.get("fp32"), "ONNX Runtime INT8 vs FP32 encoder",
+            stage=lambda r: r.encoder_ms)
+    if streaming is not None:
+        found["streaming_update_vs_full_window"] = Ratio(streaming.speedup, streaming.describe())
+    found["encoder_gflops_vs_sgemm_peak"] = _efficiency(rows, sgemm_gflops)
+    return {name: ratio for name, ratio in found.items() if ratio is not None}
+
+
+def _efficiency(rows: Iterable[Row], sgemm_gflops: Optional[float]) -> Optional[Ratio]:
+    """The best encoder GFLOP/s of any FP32 runtime row against the sgemm peak."""
+    measured = [r for r in rows if r.backend in BACKENDS and r.precision == "fp32"
+                and r.encoder_gflops is not None]
+    best = _fastest(measured, key=lambda r: -(r.encoder_gflops or 0.0))
+    if best is None or not sgemm_gflops:
+        return None
+    return Ratio(best.encoder_gflops / sgemm_gflops,  # type: ignore[operator]
+                 f"encoder achieved GFLOP/s ({best.config}, batch {best.batch}: "
+                 f"{best.encoder_gflops:.1f}) / numpy sgemm FP32 peak ({sgemm_gflops:.1f})")

@@ -1,0 +1,82 @@
+"""What a benchmark run produced, and its JSON form.
+
+The JSON is the contract (`{"system", "rows", "streaming", "ratios", ...}`, one row object
+per backend x precision x batch); the table, Markdown and plot are views of it.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from ..runtime.fileio import atomic_write_text
+
+
+@dataclass(frozen=True)
+class Row:
+    """One backend x precision at one batch size. Times in ms, per batch unless named."""
+
+    backend: str
+    precision: str
+    device: str
+    batch: int  # sequences per call
+    frames: int  # frames per sequence
+    reps: int
+    p50_ms: float  # encoder + head
+    p95_ms: float
+    p99_ms: float
+    seq_per_s: float  # from p50
+    frames_per_s: float
+    encoder_ms: float  # p50 of the encoder stage
+    head_ms: float  # p50 of the head stage
+    preprocess_ms_per_frame: Optional[float]  # numpy, one frame, single thread
+    e2e_ms: Optional[float]  # batch*frames preprocessed frames + p50
+    encoder_gflops: Optional[float]  # 2 x encoder MACs / encoder_ms
+    number_acc: Optional[float]
+    agreement: Optional[float]  # predicted number equal to PyTorch FP32's
+    max_abs_logit_diff: Optional[float]
+    parity_n: int  # sequences the parity columns are computed on
+
+    @property
+    def config(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`value` = numerator / denominator, each a labelled measurement."""
+
+    value: float
+    what: str
+
+
+@dataclass
+class BenchReport:
+    system: Dict[str, Any]
+    rows: List[Row]
+    streaming: Optional[Dict[str, Any]] = None
+    ratios: Dict[str, Ratio] = field(default_factory=dict)
+    inputs: Dict[str, Any] = field(default_factory=dict)  # where inputs and parity come from
+    settings: Dict[str, Any] = field(default_factory=dict)  # warm-up, duration, batches, ...
+    notes: List[str] = field(default_factory=list)  # skipped rows and why, caveats
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "system": self.system,
+            "settings": self.settings,
+            "inputs": self.inputs,
+            "rows": [asdict(row) for row in self.rows],
+            "streaming": self.streaming,
+            "ratios": {name: asdict(ratio) for name, ratio in self.ratios.items()},
+            "notes": list(self.notes),
+        }
+
+    def configs(self) -> List[str]:
+        """Backend/precision labels in row order, each once."""
+        return list(dict.fromkeys(row.config for row in self.rows))
+
+
+def write_json(report: BenchReport, path: Path) -> Path:
+    path = Path(path)
+    atomic_write_text(path, json.dumps(report.to_dict(), indent=2) + "\n")
+    return path

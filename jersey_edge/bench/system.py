@@ -1,0 +1,95 @@
+"""The report header: which machine, which threads, which library versions.
+
+A latency number without its machine and thread count cannot be compared with anything;
+this is read without importing torch or TensorRT (versions come from package metadata).
+"""
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+PACKAGES = ("jersey-edge", "numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "onnx", "torch",
+            "tensorrt", "pycuda")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith(("model name", "hardware")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_name() -> Optional[str]:
+    """The GPU from nvidia-smi, or the Jetson module name (Jetsons have no nvidia-smi)."""
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout
+            return ", ".join(line.strip() for line in out.splitlines() if line.strip()) or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    model = Path("/proc/device-tree/model")
+    if model.is_file():
+        name = model.read_bytes().decode("utf-8", "replace").strip("\x00 \n")
+        return name if "jetson" in name.lower() else None
+    return None
+
+
+def versions() -> Dict[str, str]:
+    """Installed versions of the libraries that decide the numbers (absent ones left out)."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def blas() -> str:
+    """numpy's BLAS, which the sgemm peak probe measures (numpy >= 1.25 reports it)."""
+    import numpy as np
+
+    try:
+        return str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"])
+    except (TypeError, KeyError):
+        return "unknown"
+
+
+def thread_settings(threads: int) -> Dict[str, Any]:
+    """What each library was told; torch only if the torch rows imported it."""
+    default = "library default"
+    settings: Dict[str, Any] = {
+        "requested": threads,
+        "onnxruntime_intra_op": threads or f"{default} (one per physical core)",
+        "onnxruntime_inter_op": 1,
+        "sgemm_probe": threads or default,
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        settings["torch"] = torch.get_num_threads()
+    return settings
+
+
+def describe(threads: int, sgemm_gflops: Optional[float]) -> Dict[str, Any]:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": usable,
+        "machine": platform.machine(),
+        "os": platform.platform(),
+        "gpu": gpu_name(),
+        "threads": thread_settings(threads),
+        "blas": blas(),
+        "sgemm_fp32_gflops": sgemm_gflops,
+        "versions": versions(),
+    }

@@ -1,0 +1,99 @@
+"""Warm-up, time-based repetition and percentiles: the one place that reads the clock.
+
+Why time-based: a fixed repetition count is either too few for a fast call (percentiles from
+a dozen samples are noise) or far too long for a slow one (FP16 on a CPU). Running each
+measurement for `duration_s` after a `warmup_s` warm-up (allocator, thread pools, ORT/TensorRT
+lazy initialisation, caches) gives comparable statistics for every row.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping
+
+import numpy as np
+
+MIN_REPS = 5
+
+
+def no_sync() -> None:
+    """CPU work and sessions that return host arrays have already finished when they return."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Samples of one measured quantity, in milliseconds."""
+
+    samples_ms: np.ndarray
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.samples_ms, q))
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> float:
+        return self.percentile(95)
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(99)
+
+    @property
+    def reps(self) -> int:
+        return int(self.samples_ms.size)
+
+
+class Laps:
+    """Times consecutive stages of one call (e.g. encoder, then head).
+
+    `sync` runs before every clock reading so that asynchronous GPU work is charged to the
+    stage that launched it, not to the next one.
+    """
+
+    def __init__(self, sync: Callable[[], None] = no_sync) -> None:
+        self._sync = sync
+        self._sync()
+        self._last = time.perf_counter()
+        self.ms: Dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        self._sync()
+        now = time.perf_counter()
+        self.ms[stage] = (now - self._last) * 1e3
+        self._last = now
+
+
+def repeat(step: Callable[[], Mapping[str, float]], *, warmup_s: float, duration_s: float,
+           min_reps: int = MIN_REPS) -> Dict[str, Timing]:
+    """Call `step` (which returns milliseconds per stage) through a warm-up, then until
+    `duration_s` has passed and at least `min_reps` calls were made.
+
+    The warm-up runs at least once; its results are discarded.
+    """
+    start = time.perf_counter()
+    step()
+    while time.perf_counter() - start < warmup_s:
+        step()
+    samples: Dict[str, List[float]] = {}
+    reps = 0
+    start = time.perf_counter()
+    while reps < min_reps or time.perf_counter() - start < duration_s:
+        for stage, ms in step().items():
+            samples.setdefault(stage, []).append(ms)
+        reps += 1
+    return {stage: Timing(np.asarray(values)) for stage, values in samples.items()}
+
+
+def time_call(fn: Callable[[], object], *, warmup_s: float, duration_s: float,
+              sync: Callable[[], None] = no_sync, min_reps: int = MIN_REPS) -> Timing:
+    """Latency of one call, synchronised before and after."""
+
+    def step() -> Dict[str, float]:
+        laps = Laps(sync)
+        fn()
+        laps.lap("call")
+        return laps.ms
+
+    return repeat(step, warmup_s=warmup_s, duration_s=duration_s, min_reps=min_reps)["call"]

@@ -1,0 +1,109 @@
+"""Build an artifacts folder beside its destination, then swap it into place in one step.
+
+A reader (or a SIGKILL) must never see a half-exported folder under the real name: the
+export writes into `.<name>.tmp-XXXX` next to `out`, and only a complete folder is moved in.
+On Linux the swap is one `renameat2(RENAME_EXCHANGE)` call, so at every instant `out` holds
+either the old complete export or the new one. Where that call is missing (other OSes, old
+glibc, file systems without it) it falls back to two renames, which leave a window of a few
+microseconds in which `out` does not exist. Stray `.tmp-`/`.old-` folders of an earlier,
+killed export are removed by the next export to the same destination.
+"""
+
+import contextlib
+import ctypes
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from ..runtime.errors import InputError
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _staging_prefix(out: Path) -> str:
+    return f".{out.name}.tmp-"
+
+
+def _retired_prefix(out: Path) -> str:
+    return f".{out.name}.old-"
+
+
+def remove_strays(out: Path) -> None:
+    """Delete leftovers of an export to `out` that was killed. Exports to one destination
+    are not meant to run concurrently; a second one would lose its staging folder here."""
+    if not out.parent.is_dir():
+        return
+    for prefix in (_staging_prefix(out), _retired_prefix(out)):
+        for stray in sorted(out.parent.glob(prefix + "*")):
+            shutil.rmtree(stray, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_folder(out: Path) -> Iterator[Path]:
+    """A fresh empty folder beside `out`; removed again unless `publish` moved it in."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder; choose another path")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_strays(out)
+    staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Move the complete `staging` folder to `out`, replacing any previous export there."""
+    _share(staging)
+    _fsync_dir(staging)  # its files were fsynced by atomic_path; now its entries
+    if not out.exists():
+        os.rename(staging, out)
+    elif not _exchange(staging, out):
+        retired = Path(tempfile.mkdtemp(prefix=_retired_prefix(out), dir=out.parent))
+        os.rename(out, retired / out.name)
+        os.rename(staging, out)
+        staging = retired
+    # `staging` now names the previous export.
+    _fsync_dir(out.parent)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _share(folder: Path) -> None:
+    """mkdtemp/mkstemp create 0700/0600 entries; an artifacts folder is meant to be read by
+    other users and services (and copied to devices), so give it the umask's usual modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux >= 3.15, glibc >= 2.28); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(code, f"cannot swap {a} and {b}: {os.strerror(code)}")
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # some file systems refuse fsync on directories
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

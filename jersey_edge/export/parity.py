@@ -1,0 +1,194 @@
+"""Parity measured at export: every exported graph pair against PyTorch, on ORT's CPU provider.
+
+Two measurements per pair:
+  * golden: the golden.npz sequences -> max |logit difference| and prediction agreement;
+  * split (the test split by default): number accuracy, its difference from PyTorch in points,
+    and how often the prediction equals PyTorch's.
+Each sequence is preprocessed once; its frames go through every encoder (PyTorch once) and
+the per-frame embeddings through the matching head. INT8 encoders run with the FP32 head, as
+the runtime does on CPU. The head graphs are also checked for padding invariance in ORT.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from tqdm import tqdm
+
+from ..data.discovery import SequenceRecord
+from ..metrics import accuracy, decode_numbers
+from ..runtime.artifacts import load_manifest, onnx_name
+from ..runtime.backends.onnxruntime import OnnxRuntimeSession
+from ..runtime.labels import number_to_digits
+from ..runtime.preprocess import PreprocessConfig
+from ..runtime.recognizer import Recognizer
+from .golden import Golden
+from .reference import TorchReference
+from .sequences import chunks, sequence_frames, split_and_pad
+
+CPU = ["CPUExecutionProvider"]
+SEQUENCES_PER_CHUNK = 16
+FP32_MAX_ABS = 1e-4
+FP16_MIN_AGREEMENT = 0.995
+FP16_MAX_DELTA_POINTS = 0.3
+INT8_MAX_DELTA_POINTS = 1.0
+
+Logits = Tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    precision: str
+    encoder: str
+    head: str
+    target: str
+
+
+VARIANTS = (
+    Variant("fp32", "fp32", onnx_name("encoder", "fp32"), onnx_name("head", "fp32"),
+            f"golden |Δ|<={FP32_MAX_ABS:g}, agree 100%"),
+    Variant("fp16", "fp16", onnx_name("encoder", "fp16"), onnx_name("head", "fp16"),
+            f"agree>={FP16_MIN_AGREEMENT:.1%}, |Δacc|<={FP16_MAX_DELTA_POINTS}pt"),
+    Variant("int8 cpu", "int8", onnx_name("encoder", "int8", "cpu"),
+            onnx_name("head", "fp32"), f"|Δacc|<={INT8_MAX_DELTA_POINTS}pt"),
+    Variant("int8 tensorrt", "int8", onnx_name("encoder", "int8"),
+            onnx_name("head", "fp32"), f"|Δacc|<={INT8_MAX_DELTA_POINTS}pt"),
+)
+
+
+@dataclass
+class Parity:
+    rows: List[Dict[str, Any]]
+    padding_invariance: Dict[str, float]  # head file -> max |Δ| with garbage in padding
+
+    def to_dict(self, split: str) -> Dict[str, Any]:
+        return {"split": split, "provider": CPU[0], "rows": self.rows,
+                "head_padding_invariance": self.padding_invariance}
+
+    def failures(self) -> List[str]:
+        return [f"{r['name']}: missed target ({r['target']})" for r in self.rows
+                if r["ok"] is False]
+
+
+def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord],
+                   reference: TorchReference, *, preprocess: PreprocessConfig,
+                   max_frames: int, split: str, progress: bool = True) -> Parity:
+    manifest = load_manifest(root)
+    variants = [v for v in VARIANTS if manifest.has(v.encoder) and manifest.has(v.head)]
+    runners = {v.name: _open(manifest, v) for v in variants}
+    try:
+        golden_out = {name: _run_golden(runner, golden, max_frames)
+                      for name, runner in runners.items()}
+        split_out = _run_split(records, {reference.name: reference, **runners},
+                               preprocess=preprocess, max_frames=max_frames, split=split,
+                               progress=progress)
+        padding = {v.head: _padding_gap(runners[v.name], golden, max_frames)
+                   for v in variants if v.precision != "int8"}
+    finally:
+        for runner in runners.values():
+            runner.close()
+    truth = _digit_targets(records)
+    rows = [_reference_row(split_out[reference.name], truth, split)]
+    rows += [_row(v, golden, golden_out[v.name], split_out[v.name], split_out[reference.name],
+                  truth, split) for v in variants]
+    return Parity(rows=rows, padding_invariance=padding)
+
+
+def _open(manifest: Any, variant: Variant) -> Recognizer:
+    """Sessions over the manifest-verified files, as the runtime's ORT CPU backend opens them."""
+    encoder = OnnxRuntimeSession(str(manifest.verify(variant.encoder)), providers=CPU)
+    head = OnnxRuntimeSession(str(manifest.verify(variant.head)), providers=CPU)
+    return Recognizer(manifest, encoder, head, backend="onnxruntime", precision=variant.precision)
+
+
+def _run_golden(runner: Any, golden: Golden, max_frames: int) -> Logits:
+    real = golden.frames[golden.mask > 0.5]  # row-major: sequence by sequence, in order
+    embeddings, mask = split_and_pad(runner.encode(real), golden.lengths.tolist(), max_frames)
+    tens, ones, _ = runner.classify(embeddings, mask)
+    return tens, ones
+
+
+def _run_split(records: Sequence[SequenceRecord], runners: Dict[str, Any], *,
+               preprocess: PreprocessConfig, max_frames: int, split: str,
+               progress: bool) -> Dict[str, Logits]:
+    outputs: Dict[str, List[Logits]] = {name: [] for name in runners}
+    with tqdm(total=len(records), desc=f"parity ({split})", unit="seq", disable=not progress,
+              leave=False) as bar:
+        for chunk in chunks(records, SEQUENCES_PER_CHUNK):
+            sequences = [sequence_frames(r, preprocess, max_frames) for r in chunk]
+            lengths = [len(s) for s in sequences]
+            frames = np.concatenate(sequences)
+            for name, runner in runners.items():
+                embeddings, mask = split_and_pad(runner.encode(frames), lengths, max_frames)
+                tens, ones, _ = runner.classify(embeddings, mask)
+                outputs[name].append((tens, ones))
+            bar.update(len(chunk))
+    return {name: _concat(parts) for name, parts in outputs.items()}
+
+
+def _concat(parts: List[Logits]) -> Logits:
+    if not parts:
+        return np.zeros((0, 11), np.float32), np.zeros((0, 10), np.float32)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _padding_gap(runner: Any, golden: Golden, max_frames: int) -> float:
+    """Max |Δ| of the head's outputs when padded slots hold large random values instead of 0."""
+    real = golden.frames[golden.mask > 0.5]
+    embeddings, mask = split_and_pad(runner.encode(real), golden.lengths.tolist(), max_frames)
+    noisy = embeddings.copy()
+    rng = np.random.default_rng(0)
+    pad = mask < 0.5
+    noisy[pad] = rng.normal(0.0, 100.0, size=noisy[pad].shape).astype(np.float32)
+    clean_out = runner.classify(embeddings, mask)
+    noisy_out = runner.classify(noisy, mask)
+    return float(max(np.abs(a - b).max() for a, b in zip(clean_out, noisy_out)))
+
+
+def _digit_targets(records: Sequence[SequenceRecord]) -> Tuple[np.ndarray, np.ndarray]:
+    digits = np.array([number_to_digits(r.label) for r in records], dtype=np.int64)
+    digits = digits.reshape(-1, 2)
+    return digits[:, 0], digits[:, 1]
+
+
+def _reference_row(out: Logits, truth: Tuple[np.ndarray, np.ndarray],
+                   split: str) -> Dict[str, Any]:
+    acc = accuracy(out[0], out[1], *truth)
+    return {"name": "PyTorch", "precision": "fp32", "encoder": None, "head": None,
+            "golden_max_abs_diff": None, "golden_agreement": None, "split": split, "n": acc.n,
+            "number_acc": acc.number_acc if acc.n else None, "acc_delta_points": None,
+            "agreement": None, "target": "reference", "ok": None}
+
+
+def _row(variant: Variant, golden: Golden, golden_out: Logits, out: Logits, ref: Logits,
+         truth: Tuple[np.ndarray, np.ndarray], split: str) -> Dict[str, Any]:
+    max_abs = float(max(np.abs(golden_out[0] - golden.tens_logits).max(),
+                        np.abs(golden_out[1] - golden.ones_logits).max()))
+    golden_agree = _agreement(golden_out, (golden.tens_logits, golden.ones_logits))
+    acc, ref_acc = accuracy(*out, *truth), accuracy(*ref, *truth)
+    delta = 100.0 * (acc.number_acc - ref_acc.number_acc) if acc.n else None
+    agreement = _agreement(out, ref) if acc.n else None
+    row = {"name": variant.name, "precision": variant.precision, "encoder": variant.encoder,
+           "head": variant.head, "golden_max_abs_diff": max_abs,
+           "golden_agreement": golden_agree, "split": split, "n": acc.n,
+           "number_acc": acc.number_acc if acc.n else None, "acc_delta_points": delta,
+           "agreement": agreement, "target": variant.target}
+    row["ok"] = _meets_target(variant, max_abs, golden_agree, delta, agreement)
+    return row
+
+
+def _agreement(a: Logits, b: Logits) -> float:
+    return float((decode_numbers(*a) == decode_numbers(*b)).mean()) if len(a[0]) else 1.0
+
+
+def _meets_target(variant: Variant, max_abs: float, golden_agree: float,
+                  delta: Optional[float], agreement: Optional[float]) -> Optional[bool]:
+    if variant.precision == "fp32":
+        return max_abs <= FP32_MAX_ABS and golden_agree == 1.0
+    if delta is None or agreement is None:
+        return None  # empty split: nothing to judge accuracy on
+    if variant.precision == "fp16":
+        return agreement >= FP16_MIN_AGREEMENT and abs(delta) <= FP16_MAX_DELTA_POINTS
+    return abs(delta) <= INT8_MAX_DELTA_POINTS

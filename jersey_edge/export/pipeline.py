@@ -1,0 +1,173 @@
+"""`export_model`: checkpoint -> a complete, verified artifacts folder, swapped in atomically.
+
+Order matters: graphs, golden outputs, FP16, INT8, a first manifest (so the runtime can open
+the folder exactly as users will), parity through that runtime, then the final manifest with
+the parity in it, written last. Everything happens in a staging folder beside `out`; only a
+complete folder replaces the previous export (see `folder`).
+"""
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import onnx
+
+from ..data.splits import SPLIT_NAMES, Splits
+from ..model.net import load_checkpoint
+from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, onnx_name, write_manifest
+from ..runtime.errors import ArtifactError, DatasetError, InputError
+from ..runtime.fileio import sha256_file
+from ..train.config import TrainConfig
+from ..train.data import load_splits
+from .calibration import CalibrationConfig, select_frames
+from .folder import publish, staging_folder
+from .fp16 import FP32_OPS, masking_nodes, to_fp16
+from .golden import Golden, build_golden, write_golden
+from .int8 import build_int8
+from .manifest_body import manifest_body
+from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
+from .parity import measure_parity
+from .reference import TorchReference
+from .report import ExportReport
+
+PARTS = ("encoder", "head")
+SCRATCH = ".scratch"
+
+
+def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = None,
+                 fp16: bool = False, int8: bool = False, calib_size: int = 256,
+                 calib_method: str = "percentile", golden_size: int = 24,
+                 parity_split: str = "test", progress: bool = True) -> ExportReport:
+    """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
+    started = time.perf_counter()
+    checkpoint, out = Path(checkpoint), Path(out)
+    if parity_split not in SPLIT_NAMES:
+        raise InputError(f"parity split must be one of {', '.join(SPLIT_NAMES)}, "
+                         f"got {parity_split!r}")
+    if golden_size < 1:
+        raise InputError(f"golden size must be at least 1, got {golden_size}")
+    loaded = load_checkpoint(checkpoint)
+    seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
+    calibration = CalibrationConfig(method=calib_method, size=calib_size, seed=seed)
+    root = resolve_data_root(data_root, loaded.extra)
+    splits = load_splits(root, checkpoint.parent, seed=seed)
+    # Chosen before any work, so a --calib-size the training split cannot fill fails fast.
+    calib_frames = select_frames(splits.train, calibration.size, seed) if int8 else []
+    reference = TorchReference(loaded.model.encoder, loaded.model.head)
+
+    with staging_folder(out) as stage:
+        golden = _golden(splits, reference, loaded, golden_size, seed, stage)
+        # Throwaway files live inside the staging folder, so a killed export leaves them
+        # only where the next export cleans up anyway.
+        scratch = stage / SCRATCH
+        scratch.mkdir()
+        body = dict(loaded=loaded, checkpoint=checkpoint,
+                    checkpoint_sha256=sha256_file(checkpoint), data_root=root,
+                    golden=_golden_summary(golden),
+                    **_build_graphs(loaded, stage, scratch, fp16=fp16, int8=int8,
+                                    calib_frames=calib_frames, calibration=calibration,
+                                    progress=progress))
+        shutil.rmtree(scratch)
+        files = sorted(body["graphs"]) + [GOLDEN] + ([CALIBRATION_CACHE] if int8 else [])
+        # A first manifest lets parity open the folder through the runtime, as users will.
+        write_manifest(stage, manifest_body(**body, parity=None,
+                                            seconds=time.perf_counter() - started), files)
+        parity = measure_parity(stage, golden, getattr(splits, parity_split), reference,
+                                preprocess=loaded.preprocess, max_frames=loaded.max_frames,
+                                split=parity_split, progress=progress)
+        _refuse_broken_fp32(parity.rows)
+        write_manifest(stage, manifest_body(**body, parity=parity.to_dict(parity_split),
+                                            seconds=time.perf_counter() - started), files)
+        publish(stage, out)
+    return ExportReport(
+        out=out, files={p.name: p.stat().st_size for p in sorted(out.iterdir())},
+        parity=parity.rows, seconds=time.perf_counter() - started,
+        padding_invariance=parity.padding_invariance, warnings=parity.failures(),
+    )
+
+
+def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: bool,
+                  calib_frames: List[Path], calibration: CalibrationConfig,
+                  progress: bool) -> Dict[str, Any]:
+    """Every ONNX graph (and the TensorRT cache) into `stage`; their manifest sections."""
+    graphs = _export_graphs(loaded, stage)
+    fp16_section = _export_fp16(stage, graphs) if fp16 else None
+    int8_section = None
+    if int8:
+        int8_section = build_int8(stage / onnx_name("encoder", "fp32"), stage, scratch,
+                                  frames=calib_frames, preprocess=loaded.preprocess,
+                                  config=calibration, progress=progress)
+        for flavour in int8_section["encoder"].values():
+            graphs[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
+    return {"graphs": graphs, "fp16": fp16_section, "int8": int8_section}
+
+
+def resolve_data_root(given: Optional[Path], extra: Dict[str, Any]) -> Path:
+    """--data-root if given, else the dataset the checkpoint was trained on."""
+    if given is not None:
+        if not Path(given).is_dir():
+            raise InputError(f"--data-root {given}: no such folder")
+        return Path(given)
+    recorded = extra.get("data_root")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    where = f"records {recorded}, which does not exist here" if recorded else "records none"
+    raise InputError(f"export needs the training dataset (calibration, golden outputs, parity) "
+                     f"and the checkpoint {where}: pass --data-root")
+
+
+def _export_graphs(loaded: Any, stage: Path) -> Dict[str, Dict[str, Any]]:
+    model = loaded.model
+    encoder = export_encoder(model.encoder, stage / onnx_name("encoder", "fp32"),
+                             loaded.preprocess)
+    head = export_head(model.head, stage / onnx_name("head", "fp32"),
+                       max_frames=loaded.max_frames, embed_dim=loaded.model_cfg.embed_dim)
+    reports = {}
+    for part, graph in (("encoder", encoder), ("head", head)):
+        check_graph(graph)
+        reports[onnx_name(part, "fp32")] = graph_report(graph)
+    return reports
+
+
+def _export_fp16(stage: Path, graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    kept: Dict[str, List[str]] = {}
+    for part in PARTS:
+        fp32 = onnx.load(str(stage / onnx_name(part, "fp32")))
+        half = to_fp16(fp32)
+        check_graph(half)
+        name = onnx_name(part, "fp16")
+        save_graph(half, stage / name)
+        graphs[name] = graph_report(half)
+        kept[name] = masking_nodes(fp32)
+    return {"io": "float32 (casts inside the graph)", "fp32_ops": list(FP32_OPS),
+            "fp32_nodes": kept,
+            "why": "Softmax and the mask arithmetic stay FP32 so padded slots stay exact"}
+
+
+def _golden(splits: Splits, reference: TorchReference, loaded: Any, size: int, seed: int,
+            stage: Path) -> Golden:
+    if not splits.test:
+        raise DatasetError("the test split is empty, so there are no golden sequences: use a "
+                           "dataset with at least 3 tracks per label")
+    golden = build_golden(splits.test, reference, preprocess=loaded.preprocess,
+                          max_frames=loaded.max_frames, size=size, seed=seed)
+    write_golden(golden, stage / GOLDEN)
+    return golden
+
+
+def _golden_summary(golden: Golden) -> Dict[str, Any]:
+    return {"file": GOLDEN, "source_split": "test", "sequences": int(len(golden.labels)),
+            "lengths": golden.lengths.tolist(),
+            "arrays": sorted(golden.arrays()), "logits": "PyTorch FP32"}
+
+
+def _refuse_broken_fp32(rows: List[Dict[str, Any]]) -> None:
+    """FP32 graphs that disagree with PyTorch are a broken export: keep the old folder."""
+    for row in rows:
+        if row["precision"] == "fp32" and row["ok"] is False:
+            raise ArtifactError(
+                f"the exported FP32 graphs differ from PyTorch on golden inputs (max |Δlogit| "
+                f"{row['golden_max_abs_diff']:.2e}, agreement {row['golden_agreement']:.1%}); "
+                "the output folder was left as it was: report this with the checkpoint"
+            )

@@ -1,0 +1,110 @@
+"""Two INT8 QDQ layouts of the encoder from one set of calibrated ranges.
+
+TensorRT flavour (`encoder.int8.onnx`), following TensorRT's Q/DQ placement guidance (and the
+same ORT options NVIDIA's ModelOpt passes as its "TensorRT-guided" settings):
+  * symmetric signed INT8 activations and weights, every zero point 0 (TensorRT's only
+    quantization scheme), per-channel weight scales;
+  * Q/DQ on the inputs of weighted ops (Conv, Gemm/MatMul), of pooling, and on both inputs of
+    residual Adds (so TensorRT can fuse the Add into the preceding convolution); outputs
+    are not quantized, TensorRT fuses Conv+ReLU6 and requantizes at the next Q;
+  * weights kept FP32 behind a Q->DQ pair: TensorRT 8.x only accepts FP32 weights in Q/DQ
+    networks (it quantizes them itself with the Q scale);
+  * biases left FP32: TensorRT's parser rejects the INT32 bias DequantizeLinear that ORT
+    writes by default ("only activation types allowed as input to this layer");
+  * a dedicated Q/DQ pair per consumer (TensorRT cannot share one pair between nodes), so a
+    tensor feeding a conv and a residual Add is fused into each independently.
+ONNX Runtime runs this layout on CPU too, only slowly (it fuses few of these Q/DQ patterns
+into integer kernels): good enough to measure its accuracy at export.
+CPU flavour (`encoder.int8.cpu.onnx`): U8 activations / S8 per-channel weights, every op ORT
+can quantize, INT8 weights and INT32 biases, as ORT's x86 VNNI kernels (QLinearConv etc.) want.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from ..runtime.artifacts import onnx_name
+from ..runtime.fileio import atomic_path
+from .calibration import ort_method
+
+WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
+TENSORRT_OPS = WEIGHTED_OPS + ("Add", "GlobalAveragePool", "AveragePool")
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    file: str
+    activations: str  # "int8" | "uint8"
+    op_types: Optional[Tuple[str, ...]]  # None: every op ORT can quantize
+    options: Dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> Dict[str, Any]:
+        return {"file": self.file, "activations": self.activations, "weights": "int8",
+                "per_channel": True,
+                "op_types": list(self.op_types) if self.op_types else "all ORT-quantizable",
+                "options": dict(sorted(self.options.items()))}
+
+
+TENSORRT = Flavour(
+    name="tensorrt",
+    file=onnx_name("encoder", "int8"),
+    activations="int8",
+    op_types=TENSORRT_OPS,
+    options={
+        "ActivationSymmetric": True,
+        "WeightSymmetric": True,
+        "AddQDQPairToWeight": True,
+        "QuantizeBias": False,
+        "DedicatedQDQPair": True,
+        "OpTypesToExcludeOutputQuantization": list(TENSORRT_OPS),
+        "QDQKeepRemovableActivations": True,
+    },
+)
+
+CPU = Flavour(
+    name="cpu",
+    file=onnx_name("encoder", "int8", "cpu"),
+    activations="uint8",
+    op_types=None,
+    options={"ActivationSymmetric": False, "WeightSymmetric": True},
+)
+
+FLAVOURS = (TENSORRT, CPU)
+
+
+def quantize_encoder(fp32: Path, out_dir: Path, flavour: Flavour, *, ranges_file: Path,
+                     method: str) -> Path:
+    """Write `flavour` of the FP32 encoder into out_dir, reusing the calibrated ranges."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    target = out_dir / flavour.file
+    activation = QuantType.QInt8 if flavour.activations == "int8" else QuantType.QUInt8
+    # ORT suggests its quant_pre_process on the root logger. Not needed here: the graph is
+    # already simplified, BN-folded and shape-inferred; pre-processing would only split
+    # HardSwish into HardSigmoid*x (and take seconds).
+    quiet = _DropPreprocessHint()
+    logging.getLogger().addFilter(quiet)
+    try:
+        with atomic_path(target) as tmp:
+            quantize_static(
+                fp32, tmp, None,
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(flavour.op_types) if flavour.op_types else None,
+                per_channel=True,
+                reduce_range=False,
+                activation_type=activation,
+                weight_type=QuantType.QInt8,
+                calibrate_method=ort_method(method),
+                extra_options=dict(flavour.options),
+                calibration_cache_path=ranges_file,
+            )
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    return target
+
+
+class _DropPreprocessHint(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing" not in record.getMessage()

@@ -1,0 +1,48 @@
+"""Deterministic choice of dataset sequences for calibration and golden outputs.
+
+Both want coverage rather than a random handful: every label early, no label dominating.
+The same records and seed always give the same choice in the same order, so re-exporting a
+checkpoint reproduces its calibration and golden.npz byte for byte.
+"""
+
+import random
+from collections import defaultdict
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from ..data.discovery import SequenceRecord
+from ..runtime.sampling import linspace_indices
+
+
+def interleave_by_label(records: Sequence[SequenceRecord], seed: int,
+                        purpose: str) -> List[SequenceRecord]:
+    """All records, labels visited round-robin, each label's sequences in a seeded order.
+
+    `purpose` salts the seed so calibration and golden picks are independent of each other.
+    """
+    by_label: Dict[int, List[SequenceRecord]] = defaultdict(list)
+    for record in sorted(records, key=lambda r: r.sequence):
+        by_label[record.label].append(record)
+    for label, members in by_label.items():
+        random.Random(f"{purpose}/{seed}/{label}").shuffle(members)
+    rounds = max((len(m) for m in by_label.values()), default=0)
+    return [by_label[label][i] for i in range(rounds) for label in sorted(by_label)
+            if i < len(by_label[label])]
+
+
+def golden_lengths(count: int, max_frames: int) -> List[int]:
+    """Sequence lengths from max_frames down to 1, spread evenly (padding gets exercised)."""
+    if count <= 0:
+        return []
+    return [int(v) for v in np.rint(np.linspace(max_frames, 1, count))]
+
+
+def truncated_indices(num_frames: int, length: int, max_frames: int) -> List[int]:
+    """Frames of a track seen for only `length` frames, then sampled as the runtime samples.
+
+    The first `length` frames stand in for a shorter sequence; linspace then picks at most
+    max_frames of them, exactly as Recognizer.preprocess would.
+    """
+    kept = min(num_frames, length)
+    return linspace_indices(kept, max_frames)

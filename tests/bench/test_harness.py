@@ -1,0 +1,104 @@
+"""run_bench end to end on a tiny exported JerseyNet: rows, parity, streaming, ratios, files.
+
+Timing values are never asserted (they depend on the machine and its load), only that
+every measurement exists and is ordered as statistics must be.
+"""
+
+import json
+
+import pytest
+
+from jersey_edge.bench import plot, run_bench, write_json, write_markdown
+from jersey_edge.runtime.backends.tensorrt import is_available as tensorrt_is_available
+from jersey_edge.runtime.errors import BackendUnavailableError, InputError
+
+TORCH_ROWS = ["pytorch fp32", "torchscript fp32"]
+ORT_ROWS = ["onnxruntime fp32", "onnxruntime fp16", "onnxruntime int8"]
+
+
+@pytest.fixture(scope="module")
+def full(artifacts, fast_options):
+    """Every backend and precision, PyTorch reference, parity on the checkpoint's test split."""
+    return run_bench(artifacts, **fast_options)
+
+
+def test_rows_cover_every_config_and_batch(full):
+    configs = full.configs()
+    assert configs[:2] == TORCH_ROWS  # the reference comes first
+    assert [c for c in configs if c.startswith("onnxruntime")] == ORT_ROWS
+    for config in configs:
+        assert [r.batch for r in full.rows if r.config == config] == [1, 2]
+    for row in full.rows:
+        assert row.p50_ms <= row.p95_ms <= row.p99_ms
+        assert row.encoder_ms > 0 and row.head_ms > 0 and row.reps >= 5
+        assert row.e2e_ms > row.p50_ms and row.frames_per_s == pytest.approx(
+            row.seq_per_s * row.frames)
+        assert row.encoder_gflops is not None and row.encoder_gflops > 0
+
+
+def test_parity_on_the_test_split_against_pytorch(full):
+    assert full.inputs["sequences"].startswith("test split")
+    for row in full.rows:
+        assert None not in (row.number_acc, row.agreement, row.max_abs_logit_diff)
+        assert row.parity_n == 6  # 3 labels x 1 test track x 2 sequences
+    reference = [r for r in full.rows if r.config == "pytorch fp32"]
+    assert all(r.agreement == 1.0 and r.max_abs_logit_diff == 0.0 for r in reference)
+    fp32 = [r for r in full.rows if r.config in ("torchscript fp32", "onnxruntime fp32")]
+    assert all(r.max_abs_logit_diff < 1e-3 for r in fp32)
+
+
+def test_streaming_ratios_and_header(full):
+    assert full.streaming["window"] == 4 and full.streaming["config"].startswith("onnxruntime")
+    assert full.streaming["speedup"] > 0
+    assert {"best_runtime_vs_pytorch_eager_b1", "best_runtime_vs_pytorch_eager_b2",
+            "best_runtime_vs_torchscript_b1", "ort_int8_vs_fp32_encoder_b2",
+            "streaming_update_vs_full_window", "encoder_gflops_vs_sgemm_peak"} <= set(full.ratios)
+    assert full.system["threads"]["torch"] >= 1
+    assert {"numpy", "onnxruntime", "torch"} <= set(full.system["versions"])
+    assert full.system["sgemm_fp32_gflops"] > 0
+
+
+def test_outputs_are_written(full, tmp_path):
+    data = json.loads(write_json(full, tmp_path / "b.json").read_text())
+    assert {"system", "rows", "streaming", "ratios"} <= set(data)
+    assert len(data["rows"]) == len(full.rows)
+    assert "| torchscript |" in write_markdown(full, tmp_path / "b.md").read_text()
+    assert plot(full, tmp_path / "b.png").stat().st_size > 4096
+
+
+def test_golden_parity_without_the_torch_reference(artifacts, fast_options):
+    report = run_bench(artifacts, **{**fast_options, "batches": (1,)}, backends=["onnxruntime"],
+                       precisions=["fp32", "int8"], torch_reference=False)
+    assert report.configs() == ["onnxruntime fp32", "onnxruntime int8"]
+    assert report.inputs["sequences"].startswith("golden.npz")
+    assert "golden.npz" in report.inputs["parity reference"]
+    for row in report.rows:
+        assert None not in (row.number_acc, row.agreement, row.max_abs_logit_diff)
+        assert row.parity_n == 3  # GOLDEN_SIZE
+
+
+def test_a_copied_folder_notes_the_missing_checkpoint(copied_artifacts, fast_options):
+    report = run_bench(copied_artifacts, **{**fast_options, "batches": (1,)},
+                       backends=["onnxruntime"], precisions=["fp32"], parity_limit=2)
+    assert report.configs() == ["onnxruntime fp32"]
+    assert any("not found" in note and "--checkpoint" in note for note in report.notes)
+    assert report.rows[0].parity_n == 2 and report.rows[0].agreement is not None
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(frames=99), "--frames"),
+    (dict(batches=(0,)), "--batch"),
+    (dict(checkpoint="/nonexistent/best.pt"), "--checkpoint"),
+    (dict(backends=["onnxrutime"]), "--backends: unknown 'onnxrutime'"),
+    (dict(precisions=["fp8"]), "--precisions"),
+])
+def test_bad_options_fail_before_measuring(artifacts, fast_options, change, message):
+    with pytest.raises(InputError, match=message):
+        run_bench(artifacts, **{**fast_options, **change})
+
+
+def test_no_runnable_backend_is_one_clear_error(artifacts, fast_options):
+    if tensorrt_is_available():
+        pytest.skip("this machine can run TensorRT")
+    with pytest.raises(BackendUnavailableError, match="tensorrt"):
+        run_bench(artifacts, **fast_options, backends=["tensorrt"], torch_reference=False)

@@ -1,0 +1,91 @@
+"""Ratios, JSON, Markdown, table and PNG from a hand-made report (no model runs)."""
+
+import json
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from jersey_edge.bench import BenchReport, Row, plot, render_table, write_json, write_markdown
+from jersey_edge.bench.ratios import compute_ratios
+from jersey_edge.bench.streaming import StreamingResult
+from jersey_edge.bench.timing import Timing
+
+JSON_ROW_KEYS = {"backend", "precision", "batch", "p50_ms", "p95_ms", "p99_ms", "seq_per_s",
+                 "frames_per_s", "encoder_ms", "head_ms", "preprocess_ms_per_frame", "e2e_ms",
+                 "number_acc", "agreement", "max_abs_logit_diff"}
+
+
+def row(backend, precision, batch, p50, *, encoder=None, agreement=1.0, gflops=None):
+    encoder = p50 * 0.9 if encoder is None else encoder
+    return Row(backend=backend, precision=precision, device="cpu", batch=batch, frames=16,
+               reps=10, p50_ms=p50, p95_ms=p50 * 1.2, p99_ms=p50 * 1.3,
+               seq_per_s=batch * 1e3 / p50, frames_per_s=16 * batch * 1e3 / p50,
+               encoder_ms=encoder, head_ms=p50 - encoder, preprocess_ms_per_frame=0.5,
+               e2e_ms=p50 + 8 * batch, encoder_gflops=gflops, number_acc=0.9,
+               agreement=agreement, max_abs_logit_diff=1e-3, parity_n=20)
+
+
+ROWS = [
+    row("pytorch", "fp32", 1, 40.0), row("pytorch", "fp32", 16, 400.0),
+    row("torchscript", "fp32", 1, 20.0), row("torchscript", "fp32", 16, 200.0),
+    row("onnxruntime", "fp32", 1, 10.0, gflops=30.0), row("onnxruntime", "fp32", 16, 100.0),
+    # fastest, but reads other numbers than PyTorch: never the "best runtime"
+    row("onnxruntime", "int8", 1, 5.0, encoder=4.5, agreement=0.5),
+    row("onnxruntime", "int8", 16, 50.0, encoder=45.0, agreement=0.5),
+]
+
+
+@pytest.fixture
+def report():
+    streaming = StreamingResult("onnxruntime fp32", 16, update=Timing(np.array([1.0])),
+                                full_window=Timing(np.array([8.0])))
+    ratios = compute_ratios(ROWS, streaming=streaming, sgemm_gflops=60.0)
+    return BenchReport(system={"cpu": "Test CPU", "usable_cores": 2, "gpu": None},
+                       rows=ROWS, ratios=ratios, settings={"batches": [1, 16]},
+                       inputs={"sequences": "golden.npz (3 sequences)"},
+                       streaming=streaming.to_dict(),
+                       notes=["tensorrt fp16 skipped: TensorRT is not installed"])
+
+
+def test_ratios(report):
+    ratios = {name: ratio.value for name, ratio in report.ratios.items()}
+    assert ratios["best_runtime_vs_pytorch_eager_b1"] == pytest.approx(4.0)
+    assert ratios["best_runtime_vs_pytorch_eager_b16"] == pytest.approx(4.0)
+    assert ratios["best_runtime_vs_torchscript_b1"] == pytest.approx(2.0)
+    assert ratios["ort_int8_vs_fp32_encoder_b1"] == pytest.approx(9.0 / 4.5)
+    assert ratios["streaming_update_vs_full_window"] == 8.0
+    assert ratios["encoder_gflops_vs_sgemm_peak"] == pytest.approx(0.5)
+    assert "onnxruntime fp32" in report.ratios["best_runtime_vs_pytorch_eager_b1"].what
+
+
+def test_ratios_without_torch_rows_leave_torch_ratios_out():
+    runtime_only = [r for r in ROWS if r.backend == "onnxruntime"]
+    names = set(compute_ratios(runtime_only))
+    assert names == {"ort_int8_vs_fp32_encoder_b1", "ort_int8_vs_fp32_encoder_b16"}
+
+
+def test_json_structure(report, tmp_path):
+    data = json.loads(write_json(report, tmp_path / "bench.json").read_text())
+    assert {"system", "rows", "streaming", "ratios"} <= set(data)
+    assert len(data["rows"]) == len(ROWS)
+    assert all(JSON_ROW_KEYS <= set(r) for r in data["rows"])
+    assert data["ratios"]["best_runtime_vs_pytorch_eager_b1"]["value"] == pytest.approx(4.0)
+
+
+def test_markdown_and_table(report, tmp_path):
+    text = write_markdown(report, tmp_path / "bench.md").read_text()
+    assert text.count("| onnxruntime |") == 4
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert {line.replace("\\|", "").count("|") for line in table} == {16}  # 15 columns
+    assert "Test CPU" in text and "TensorRT is not installed" in text
+    console = Console(width=240, record=True)
+    console.print(render_table(report))
+    output = console.export_text()
+    assert "torchscript" in output and "streaming" in output
+
+
+def test_plot_is_a_real_png(report, tmp_path):
+    path = plot(report, tmp_path / "bench.png")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 4096

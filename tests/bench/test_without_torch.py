@@ -1,0 +1,34 @@
+"""On a device without torch the benchmark still runs: runtime rows, parity on golden.npz."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    sys.modules["torch"] = None  # import torch now raises ImportError, as on a bare device
+    from jersey_edge.bench import run_bench, write_json
+    report = run_bench(sys.argv[1], batches=(1,), frames=4, warmup_s=0.02, duration_s=0.05,
+                       backends=["onnxruntime"], precisions=["fp32", "int8"], progress=False)
+    write_json(report, sys.argv[2])
+    print(json.dumps({"torch": sys.modules.get("torch", "absent")}))
+""")
+
+
+def test_runtime_rows_and_golden_parity_without_torch(artifacts, tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(artifacts), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"torch": None}
+    report = json.loads(out.read_text())
+    assert [(r["backend"], r["precision"]) for r in report["rows"]] == [
+        ("onnxruntime", "fp32"), ("onnxruntime", "int8")]
+    for row in report["rows"]:
+        assert row["agreement"] is not None and row["max_abs_logit_diff"] is not None
+        assert row["number_acc"] is not None
+    assert "golden.npz" in report["inputs"]["parity reference"]
+    assert any("torch not installed" in note for note in report["notes"])
+    assert "torch" not in report["system"]["threads"]
+    assert report["streaming"] is not None
