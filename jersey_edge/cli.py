@@ -111,7 +111,9 @@ def train(
 @app.command()
 def evaluate(
     checkpoint: Checkpoint = DEFAULT_RUN / "best.pt",
-    data_root: DataRoot = DEFAULT_DATA,
+    data_root: Annotated[
+        Optional[Path], typer.Option("--data-root", help="Dataset (default: the checkpoint's).")
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
     max_frames: Annotated[
         Optional[int], typer.Option("--max-frames", help="1 = single-frame (anchor) baseline.")
@@ -232,6 +234,20 @@ def bench(
         if target is not None:
             write(report, target)
             typer.echo(f"wrote {target}")
+
+
+@app.command()
+def demo(
+    sequences: Annotated[int, typer.Option("--sequences", help="Synthetic sequences.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """The main job on synthetic data: synth → train → export → evaluate → bench → predict."""
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    from .demo import run_demo
+
+    Console().print(Pretty(run_demo(sequences=sequences, seed=seed).to_dict()))
 
 
 @app.command()

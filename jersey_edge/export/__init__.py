@@ -10,7 +10,6 @@ from typing import Any
 
 _EXPORTS = {
     "export_model": "pipeline",
-    "resolve_data_root": "pipeline",
     "ExportReport": "report",
     "render_parity": "report",
     "CalibrationConfig": "calibration",

@@ -19,7 +19,7 @@ from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, onnx_name, write_mani
 from ..runtime.errors import ArtifactError, DatasetError, InputError
 from ..runtime.fileio import sha256_file
 from ..train.config import TrainConfig
-from ..train.data import load_splits
+from ..train.data import load_splits, resolve_data_root
 from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
@@ -101,20 +101,6 @@ def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: 
         for flavour in int8_section["encoder"].values():
             graphs[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
     return {"graphs": graphs, "fp16": fp16_section, "int8": int8_section}
-
-
-def resolve_data_root(given: Optional[Path], extra: Dict[str, Any]) -> Path:
-    """--data-root if given, else the dataset the checkpoint was trained on."""
-    if given is not None:
-        if not Path(given).is_dir():
-            raise InputError(f"--data-root {given}: no such folder")
-        return Path(given)
-    recorded = extra.get("data_root")
-    if recorded and Path(recorded).is_dir():
-        return Path(recorded)
-    where = f"records {recorded}, which does not exist here" if recorded else "records none"
-    raise InputError(f"export needs the training dataset (calibration, golden outputs, parity) "
-                     f"and the checkpoint {where}: pass --data-root")
 
 
 def _export_graphs(loaded: Any, stage: Path) -> Dict[str, Dict[str, Any]]:

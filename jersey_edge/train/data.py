@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, Optional
 
 from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
 from ..data.discovery import discover
 from ..data.splits import Splits, load_or_create_splits
+from ..runtime.errors import InputError
 from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
 
@@ -20,6 +21,20 @@ class TrainData:
     train_set: SequenceDataset
     train_loader: Any
     val_loader: Any
+
+
+def resolve_data_root(given: Optional[Path], extra: Dict[str, Any]) -> Path:
+    """--data-root if given, else the dataset the checkpoint was trained on."""
+    if given is not None:
+        if not Path(given).is_dir():
+            raise InputError(f"--data-root {given}: no such folder")
+        return Path(given)
+    recorded = extra.get("data_root")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    where = f"records {recorded}, which does not exist here" if recorded else "records none"
+    raise InputError(f"this needs the training dataset (its splits) and the checkpoint "
+                     f"{where}: pass --data-root")
 
 
 def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:

@@ -10,17 +10,17 @@ import numpy as np
 import torch
 
 from ..data.discovery import discover
+from ..data.splits import SPLIT_NAMES
 from ..metrics import decode_numbers
 from ..model.net import load_checkpoint
 from ..runtime.errors import InputError
 from ..runtime.fileio import atomic_write_text
 from ..runtime.labels import digits_to_number
 from .config import TrainConfig
-from .data import eval_loader, load_splits
+from .data import eval_loader, load_splits, resolve_data_root
 from .inference import Logits, collect_logits
 from .plots import plot_confusions
 
-SPLIT_NAMES = ("train", "val", "test")
 HELDOUT = "heldout"
 
 
@@ -40,7 +40,7 @@ class Evaluation:
         return {**self.__dict__, "per_label": {str(k): v for k, v in self.per_label.items()}}
 
 
-def evaluate(checkpoint: Path, *, data_root: Path, split: str = "test",
+def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str = "test",
              max_frames: Optional[int] = None, batch_size: int = 32, workers: int = 1,
              out_dir: Optional[Path] = None, json_out: Optional[Path] = None,
              progress: bool = True) -> Evaluation:
@@ -52,6 +52,7 @@ def evaluate(checkpoint: Path, *, data_root: Path, split: str = "test",
     if not 1 <= frames <= loaded.max_frames:
         raise InputError(f"--max-frames must be 1-{loaded.max_frames}, got {frames}")
     seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
+    data_root = resolve_data_root(data_root, loaded.extra)
     records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=seed), split)
 
     def run(recs: list, desc: str) -> Logits:

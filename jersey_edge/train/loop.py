@@ -65,7 +65,7 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
         model_config = ModelConfig.from_dict(state["model_config"])
     _seed_everything(config.seed)
     data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess)
-    # channels_last: measured ~2x faster on CPU, ~4x together with bf16 autocast (AMX).
+    # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -125,7 +125,7 @@ def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
     for batch in bar:
         frames, mask = batch["frames"].to(dev), batch["mask"].to(dev)
         tens, ones = batch["tens"].to(dev), batch["ones"].to(dev)
-        with autocast(dev, config.bf16):
+        with autocast(dev, config.amp):
             tens_logits, ones_logits, _ = model(frames, mask)
             loss = criterion(tens_logits.float(), tens) + criterion(ones_logits.float(), ones)
         optimizer.zero_grad(set_to_none=True)
@@ -140,7 +140,7 @@ def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
         seen += len(tens)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
     train_seconds = time.perf_counter() - started
-    val = collect_logits(ema.module, data.val_loader, device=dev, bf16=config.bf16,
+    val = collect_logits(ema.module, data.val_loader, device=dev, amp=config.amp,
                          desc="validate" if progress else None).accuracy()
     return {
         "epoch": epoch,

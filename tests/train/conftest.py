@@ -14,4 +14,4 @@ TINY_PREPROCESS = PreprocessConfig(height=64, width=32)
 def tiny_train_config():
     """Two fast epochs on 64x32 frames, T=4: seconds, not minutes."""
     return replace(preset("demo"), epochs=2, batch_size=4, max_frames=4, train_frames=4,
-                   warmup_epochs=1, workers=0, bf16=False)
+                   warmup_epochs=1, workers=0, amp=False)

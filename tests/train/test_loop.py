@@ -42,7 +42,7 @@ from jersey_edge.train.config import preset
 from jersey_edge.train.config import preset
 from jersey_edge.train.loop import train
 config = replace(preset("demo"), epochs=3, batch_size=4, max_frames=4, train_frames=4,
-                 warmup_epochs=1, workers=0, bf16=False)
+                 warmup_epochs=1, workers=0, amp=False)
 train(sys.argv[1], sys.argv[2], config=config, model_config=TINY_MODEL,
       preprocess=TINY_PREPROCESS, device="cpu", progress=False)
 """

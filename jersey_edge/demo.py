@@ -1,0 +1,133 @@
+"""`jersey-edge demo`: the whole main job on built-in synthetic data, resumable step by step.
+
+synthesize → train (demo preset) → export --int8 --fp16 → evaluate → bench → predict.
+Each step reuses what a previous (possibly interrupted) run left complete: the dataset
+when synth.json exists, training through --resume, so re-running after a crash goes on.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+from .runtime.fileio import atomic_write_text
+
+SYNTH_MANIFEST = "synth.json"
+BENCH_BATCHES = (1, 4, 8, 16)
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    data: Path = Path("data/synth")
+    run: Path = Path("runs/demo")
+    artifacts: Path = Path("artifacts")
+    reports: Path = Path("reports")
+
+
+@dataclass
+class DemoSummary:
+    seconds: Dict[str, float] = field(default_factory=dict)
+    accuracy: Dict[str, float] = field(default_factory=dict)
+    latency_ms: Dict[str, float] = field(default_factory=dict)
+    predictions: List[Tuple[str, int, int, float]] = field(default_factory=list)
+    files: Dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return self.__dict__
+
+
+def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = 2000, seed: int = 0,
+             bench_seconds: float = 1.5) -> DemoSummary:
+    summary = DemoSummary()
+    steps = (
+        ("synthesize", lambda: _synthesize(paths, sequences, seed)),
+        ("train", lambda: _train(paths)),
+        ("export", lambda: _export(paths, summary)),
+        ("evaluate", lambda: _evaluate(paths, summary)),
+        ("bench", lambda: _bench(paths, summary, bench_seconds)),
+        ("predict", lambda: _predict(paths, summary)),
+    )
+    for number, (name, step) in enumerate(steps, 1):
+        print(f"\n== [{number}/{len(steps)}] {name} ==", flush=True)
+        started = time.perf_counter()
+        step()
+        summary.seconds[name] = round(time.perf_counter() - started, 1)
+    summary.seconds["total"] = round(sum(summary.seconds.values()), 1)
+    summary.files["summary"] = str(paths.reports / "demo_summary.json")
+    atomic_write_text(paths.reports / "demo_summary.json",
+                      json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary
+
+
+def _synthesize(paths: DemoPaths, sequences: int, seed: int) -> None:
+    if (paths.data / SYNTH_MANIFEST).is_file():
+        print(f"reusing {paths.data} (delete it to regenerate)")
+        return
+    from .data.synth import synthesize
+
+    synthesize(paths.data, sequences=sequences, seed=seed)
+
+
+def _train(paths: DemoPaths) -> None:
+    from .train.config import preset
+    from .train.loop import LAST, train
+
+    resume = (paths.run / LAST).is_file()
+    train(paths.data, paths.run, config=preset("demo"), resume=resume)
+
+
+def _export(paths: DemoPaths, summary: DemoSummary) -> None:
+    from rich.console import Console
+
+    from .export.pipeline import export_model
+    from .export.report import render_parity
+
+    report = export_model(paths.run / "best.pt", paths.artifacts, fp16=True, int8=True)
+    Console().print(render_parity(report.parity))
+    summary.files["artifacts"] = str(paths.artifacts)
+
+
+def _evaluate(paths: DemoPaths, summary: DemoSummary) -> None:
+    from .train.evaluate import evaluate
+
+    temporal = evaluate(paths.run / "best.pt", data_root=paths.data, out_dir=paths.reports)
+    single = evaluate(paths.run / "best.pt", data_root=paths.data, max_frames=1,
+                      out_dir=paths.reports)
+    summary.accuracy["test number (16 frames, PyTorch)"] = temporal.number_acc
+    summary.accuracy["test number (anchor only, PyTorch)"] = single.number_acc
+    if temporal.heldout is not None:
+        summary.accuracy["held-out combinations (16 frames)"] = temporal.heldout["number_acc"]
+
+
+def _bench(paths: DemoPaths, summary: DemoSummary, seconds: float) -> None:
+    from rich.console import Console
+
+    from .bench import plot, render_table, run_bench, write_json, write_markdown
+
+    report = run_bench(paths.artifacts, batches=BENCH_BATCHES, warmup_s=seconds / 3,
+                       duration_s=seconds)
+    Console().print(render_table(report))
+    for suffix, write in ((".json", write_json), (".md", write_markdown), (".png", plot)):
+        target = paths.reports / f"bench{suffix}"
+        write(report, target)
+        summary.files[f"bench{suffix}"] = str(target)
+    for row in report.rows:
+        if row.batch == 1:
+            summary.latency_ms[f"{row.backend} {row.precision}"] = row.p50_ms
+        if row.number_acc is not None and row.batch == 1:
+            summary.accuracy[f"test number ({row.backend} {row.precision})"] = row.number_acc
+
+
+def _predict(paths: DemoPaths, summary: DemoSummary, count: int = 5) -> None:
+    from .data.discovery import discover
+    from .runtime import Recognizer
+
+    records = discover(paths.data / "heldout").records[:: 7][:count]
+    with Recognizer.load(paths.artifacts, precision="int8") as rec:
+        for record in records:
+            prediction = rec.predict(list(record.frames))
+            summary.predictions.append(
+                (record.sequence, record.label, prediction.number, prediction.confidence))
+            print(f"heldout/{record.sequence}: true {record.label}, predicted "
+                  f"{prediction.number} ({prediction.confidence:.2f})")
