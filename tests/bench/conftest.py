@@ -14,16 +14,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from jersey_edge.export.pipeline import export_model  # noqa: E402
-from jersey_edge.model.config import ModelConfig  # noqa: E402
-from jersey_edge.model.net import build_model, save_checkpoint  # noqa: E402
 from jersey_edge.runtime.artifacts import MANIFEST, write_manifest  # noqa: E402
-from jersey_edge.runtime.preprocess import PreprocessConfig  # noqa: E402
 
-CFG = ModelConfig(pretrained=False, embed_dim=32, hidden=16, attn_dim=8)
-PRE = PreprocessConfig(height=64, width=32)
 MAX_FRAMES = 4
-GOLDEN_SIZE = 3
+GOLDEN_SIZE = 4
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +28,9 @@ def fast_options() -> dict:
 
 
 @pytest.fixture(scope="session")
-def artifacts(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path) -> Path:
-    """FP32, FP16 and INT8 graphs + golden.npz + manifest.json (naming the checkpoint)."""
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("bench_run")
-    checkpoint = save_checkpoint(
-        run / "best.pt", model_state=build_model(CFG).eval().state_dict(), model_cfg=CFG,
-        preprocess=PRE, max_frames=MAX_FRAMES,
-        extra={"data_root": str(tiny_dataset), "train_config": {"seed": 0}})
-    export_model(checkpoint, run / "artifacts", fp16=True, int8=True, calib_size=16,
-                 golden_size=GOLDEN_SIZE, progress=False)
-    return run / "artifacts"
+def artifacts(exported) -> Path:
+    """The shared tiny export: FP32/FP16/INT8 graphs, golden.npz, manifest naming the checkpoint."""
+    return exported.out
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_golden_parity_without_the_torch_reference(artifacts, fast_options):
     assert "golden.npz" in report.inputs["parity reference"]
     for row in report.rows:
         assert None not in (row.number_acc, row.agreement, row.max_abs_logit_diff)
-        assert row.parity_n == 3  # GOLDEN_SIZE
+        assert row.parity_n == 4  # the shared export's golden size
 
 
 def test_a_copied_folder_notes_the_missing_checkpoint(copied_artifacts, fast_options):

@@ -1,0 +1,136 @@
+"""Who the player is: one kit, skin, lettering and venue per track (shared by its sequences)."""
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .fonts import FONT_FILES
+
+Colour = Tuple[float, float, float]
+
+KIT_COLOURS: Tuple[Colour, ...] = (
+    (200, 30, 40),
+    (125, 22, 45),
+    (30, 70, 180),
+    (22, 32, 75),
+    (110, 170, 225),
+    (235, 235, 232),
+    (235, 235, 232),
+    (28, 28, 30),
+    (240, 205, 40),
+    (240, 120, 30),
+    (30, 125, 60),
+    (90, 45, 135),
+    (135, 135, 140),
+    (0, 150, 160),
+    (215, 70, 140),
+)
+SKIN_TONES: Tuple[Colour, ...] = (
+    (240, 200, 170),
+    (225, 180, 145),
+    (200, 150, 110),
+    (160, 110, 75),
+    (120, 80, 55),
+    (85, 55, 40),
+)
+HAIR_COLOURS: Tuple[Colour, ...] = (
+    (25, 20, 18),
+    (60, 40, 25),
+    (110, 75, 40),
+    (190, 150, 90),
+    (40, 35, 35),
+)
+PATTERNS = ("plain", "plain", "plain", "stripes", "hoops", "sleeves", "panels", "halves")
+VENUES = ("pitch", "pitch", "boards", "court", "crowd")
+MIN_NUMBER_CONTRAST = 65.0
+
+
+@dataclass(frozen=True)
+class Kit:
+    primary: Colour
+    secondary: Colour
+    trim: Colour
+    shorts: Colour
+    socks: Colour
+    number: Colour
+    outline: Optional[Colour]
+    pattern: str
+    stripe: float
+    sleeves: str  # short | long | none (basketball vests)
+    font: str
+    condense: float
+    has_name: bool
+    sponsor: bool
+    chest_number: str
+    skin: Colour
+    hair: Colour
+    venue: str
+    gloss: float
+
+
+def luma(colour: Colour) -> float:
+    return 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+
+
+def _jitter(rng: np.random.Generator, colour: Colour, amount: float) -> Colour:
+    out = np.clip(np.asarray(colour) + rng.normal(0, amount, 3), 0, 255)
+    return (float(out[0]), float(out[1]), float(out[2]))
+
+
+def _pick(rng: np.random.Generator, options: Tuple) -> object:
+    return options[int(rng.integers(len(options)))]
+
+
+def _number_colour(
+    rng: np.random.Generator, primary: Colour, secondary: Colour, busy: bool
+) -> Colour:
+    """Mostly white/black/secondary; often only just contrasting, as on many real kits.
+
+    On a striped/hooped/halved back the number sits on both colours, so it must read on both.
+    """
+    backs = (primary, secondary) if busy else (primary,)
+    light = luma(primary) > 135
+    candidates = (secondary, (25, 25, 30) if light else (240, 240, 238))
+    candidates += ((200, 30, 40) if light else (240, 205, 40),)
+    for _ in range(8):
+        colour = _jitter(rng, _pick(rng, candidates), 12)
+        if min(abs(luma(colour) - luma(back)) for back in backs) >= MIN_NUMBER_CONTRAST:
+            return colour
+    dark, bright = (25.0, 25.0, 30.0), (240.0, 240.0, 238.0)
+    return max((dark, bright), key=lambda c: min(abs(luma(c) - luma(b)) for b in backs))
+
+
+def sample_kit(rng: np.random.Generator) -> Kit:
+    primary = _jitter(rng, _pick(rng, KIT_COLOURS), 14)
+    secondary = _jitter(rng, _pick(rng, KIT_COLOURS), 14)
+    pattern = str(_pick(rng, PATTERNS))
+    number = _number_colour(rng, primary, secondary, pattern in ("stripes", "hoops", "halves"))
+    venue = str(_pick(rng, VENUES))
+    sleeves = "none" if venue == "court" and rng.random() < 0.6 else "short"
+    if sleeves == "short" and rng.random() < 0.15:
+        sleeves = "long"
+    outline = None
+    if rng.random() < 0.35:
+        outline = _jitter(rng, secondary if rng.random() < 0.5 else primary, 10)
+    return Kit(
+        primary=primary,
+        secondary=secondary,
+        trim=_jitter(rng, _pick(rng, (secondary, number, primary)), 10),
+        shorts=_jitter(rng, _pick(rng, (primary, secondary, (245, 245, 245), (25, 25, 30))), 12),
+        socks=_jitter(rng, _pick(rng, (primary, secondary, (245, 245, 245))), 12),
+        number=number,
+        outline=outline,
+        pattern=pattern,
+        stripe=float(rng.uniform(0.14, 0.32)),
+        sleeves=sleeves,
+        font=str(_pick(rng, FONT_FILES)),
+        condense=float(rng.uniform(0.72, 1.1)),
+        has_name=bool(rng.random() < 0.6),
+        sponsor=bool(rng.random() < 0.7),
+        chest_number=str(_pick(rng, ("none", "none", "small", "large"))),
+        skin=_jitter(rng, _pick(rng, SKIN_TONES), 8),
+        hair=_jitter(rng, _pick(rng, HAIR_COLOURS), 6),
+        venue=venue,
+        gloss=float(rng.uniform(0.0, 0.35)),
+    )
