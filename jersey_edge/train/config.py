@@ -13,6 +13,7 @@ class TrainConfig:
     epochs: int = 31
     batch_size: int = 32
     lr: float = 6e-4
+    new_lr_mult: float = 1.0  # lr multiplier for layers not pretrained (projection, head)
     weight_decay: float = 1e-4
     warmup_epochs: int = 2
     grad_clip: float = 5.0

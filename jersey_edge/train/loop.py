@@ -67,8 +67,7 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=config.weight_decay)
     steps_per_epoch = len(data.train_loader)
     scheduler = warmup_cosine(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch,
                               total_steps=config.epochs * steps_per_epoch)
@@ -111,6 +110,17 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     return TrainResult(save_dir=save_dir, best_epoch=int(best["epoch"]),
                        best_val_acc=float(best["val_number_acc"]), epochs_run=len(history),
                        seconds=time.perf_counter() - started, history=history)
+
+
+def _param_groups(model: torch.nn.Module, config: TrainConfig) -> List[Dict[str, Any]]:
+    """Pretrained backbone blocks at lr; the freshly initialised layers at lr * new_lr_mult."""
+    backbone = {id(p) for p in model.encoder.backbone.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in trainable if id(p) in backbone], "lr": config.lr},
+        {"params": [p for p in trainable if id(p) not in backbone],
+         "lr": config.lr * config.new_lr_mult},
+    ]
 
 
 def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
