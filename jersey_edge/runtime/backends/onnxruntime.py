@@ -7,7 +7,7 @@ import numpy as np
 
 from ..artifacts import Manifest, graph_file
 from ..errors import ArtifactError, BackendUnavailableError
-from .base import Feed, Session
+from .base import Feed, Session, check_feed
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
 # for explicitly or by `auto` on a machine that has it.
@@ -61,6 +61,10 @@ class OnnxRuntimeSession(Session):
         except Exception as exc:  # ORT raises its own untyped exceptions for bad graphs
             raise ArtifactError(f"{path}: ONNX Runtime cannot load this graph ({exc})") from None
         self._inputs = [i.name for i in self._session.get_inputs()]
+        self._expected = {
+            i.name: tuple(d if isinstance(d, int) else -1 for d in i.shape)
+            for i in self._session.get_inputs()
+        }
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.device = self._session.get_providers()[0]
 
@@ -69,6 +73,7 @@ class OnnxRuntimeSession(Session):
         return list(self._inputs)
 
     def run(self, feed: Feed) -> Dict[str, np.ndarray]:
+        check_feed(feed, self._expected)
         results = self._session.run(self._outputs, feed)
         return {
             name: np.asarray(value, dtype=np.float32) for name, value in zip(self._outputs, results)
