@@ -43,11 +43,13 @@ Threads = Annotated[int, typer.Option("--threads", help="Intra-op threads (0 = d
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Only our own logger speaks at INFO: libraries (onnxscript, ORT quantization) stay at
+    # their WARNING default instead of flooding the terminal.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log = logging.getLogger("jersey_edge")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 @data_app.command("synth")
