@@ -65,12 +65,12 @@ def discover(root: Path, *, min_frames: int = 1) -> Discovery:
         records.extend(_label_records(root, folder, label, min_frames, skipped))
     records.sort(key=lambda r: (r.label, r.sequence))
     counts = dict(sorted(skipped.items()))
-    if counts:
-        log.warning("dataset %s: skipped %s", root, _describe(counts))
-    if not records:
+    if not records:  # the error names the skips itself: one line, no warning before it
         found = f" (skipped: {_describe(counts)})" if counts else ""
         raise DatasetError(f"no usable sequences in {root}{found}; expected {LAYOUTS} "
                            "with labels 0-99")
+    if counts:
+        log.warning("dataset %s: skipped %s", root, _describe(counts))
     return Discovery(records=records, skipped=counts)
 
 
