@@ -167,6 +167,6 @@ def amax_by_tensor(ranges: Any) -> Dict[str, float]:
     """Tensor name -> max(|lowest|, |highest|): the symmetric range TensorRT uses."""
     out = {}
     for name, data in ranges.items():
-        low, high = data.range_value
-        out[name] = float(max(abs(float(np.asarray(low))), abs(float(np.asarray(high)))))
+        low, high = data.range_value  # scalars or 1-element arrays, by calibration method
+        out[name] = float(np.abs(np.concatenate([np.ravel(low), np.ravel(high)])).max())
     return out

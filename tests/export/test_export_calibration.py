@@ -3,6 +3,7 @@
 import re
 import struct
 
+import numpy as np
 import onnx
 
 from jersey_edge.data.discovery import SequenceRecord
@@ -46,3 +47,13 @@ def test_frames_spread_over_labels_then_sequences_deterministically() -> None:
     many = select_frames(records, 30, seed=0)
     assert len(many) == len(set(many)) == 30
     assert select_frames(records, 6, seed=1) != chosen
+
+
+def test_amax_accepts_scalar_and_array_ranges() -> None:
+    from types import SimpleNamespace
+
+    from jersey_edge.export.calibration import amax_by_tensor
+
+    ranges = {"a": SimpleNamespace(range_value=(np.float32(-3.0), np.float32(2.0))),
+              "b": SimpleNamespace(range_value=(np.array([-1.0]), np.array([4.0])))}
+    assert amax_by_tensor(ranges) == {"a": 3.0, "b": 4.0}
