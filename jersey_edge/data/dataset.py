@@ -6,7 +6,7 @@ In training every random choice (frame drop, augmentation, shuffling) is a funct
 
 import logging
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -27,11 +27,13 @@ log = logging.getLogger("jersey_edge")
 def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
                   rng: Optional[np.random.Generator] = None, frame_drop: float = 0.02,
                   use_anchor: bool = True) -> List[Path]:
-    """Frames to feed for one sequence, at most max_frames, spread by linspace.
+    """Frames to feed for one sequence, at most max_frames, in time order.
 
-    Training prepends the anchor (the best single view) and drops frames with p=frame_drop,
-    never the first. Evaluation is linspace only, exactly like the runtime; with max_frames=1
-    it is the single-frame baseline: the anchor if there is one, else the first frame.
+    Evaluation spreads them by linspace, exactly like the runtime; with max_frames=1 it is the
+    single-frame baseline: the anchor if there is one, else the first frame. Training prepends
+    the anchor (the best single view), picks a random sorted subset of the rest (temporal
+    jitter: each epoch shows other frames of long sequences) and drops frames with
+    p=frame_drop, never the first.
     """
     anchor = record.anchor if use_anchor else None
     if not train:
@@ -42,9 +44,35 @@ def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
         raise InputError("training-time sampling needs an rng (numpy Generator)")
     lead = [anchor] if anchor is not None else []
     picked = [record.frames[i]
-              for i in linspace_indices(len(record.frames), max_frames - len(lead))]
+              for i in random_indices(len(record.frames), max_frames - len(lead), rng)]
     kept = picked[:1] + [p for p in picked[1:] if rng.random() >= frame_drop]
     return lead + kept
+
+
+def random_indices(length: int, count: int, rng: np.random.Generator) -> List[int]:
+    """A sorted random subset of range(length) of size min(length, count)."""
+    if length <= count:
+        return list(range(length))
+    return sorted(int(i) for i in rng.choice(length, size=count, replace=False))
+
+
+def pad_frames(frames: torch.Tensor, max_frames: int) -> torch.Tensor:
+    """[n,...] -> [max_frames,...], zeros after the n real frames."""
+    padded = torch.zeros(max_frames, *frames.shape[1:], dtype=torch.float32)
+    padded[: len(frames)] = frames
+    return padded
+
+
+def frame_mask(count: int, max_frames: int) -> torch.Tensor:
+    mask = torch.zeros(max_frames, dtype=torch.float32)
+    mask[:count] = 1.0
+    return mask
+
+
+def item_targets(record: SequenceRecord, index: int) -> Dict[str, object]:
+    tens, ones = number_to_digits(record.label)
+    return {"tens": torch.tensor(tens, dtype=torch.int64),
+            "ones": torch.tensor(ones, dtype=torch.int64), "index": index}
 
 
 class SequenceDataset(Dataset):
@@ -78,28 +106,37 @@ class SequenceDataset(Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> Dict[str, object]:
+        record, paths, rng = self.sample(index)
+        loaded = torch.stack([x for _, x in self.load_frames(record, paths, rng)])
+        return {"frames": pad_frames(loaded, self.max_frames), **item_targets(record, index),
+                "mask": frame_mask(len(loaded), self.max_frames)}
+
+    def sample(self, index: int
+               ) -> Tuple[SequenceRecord, List[Path], Optional[np.random.Generator]]:
+        """Sequence `index`, the frame paths drawn for it this epoch, and the rng to go on
+        augmenting them with: a pure function of (seed, epoch, index)."""
         record = self.records[index]
         rng = np.random.default_rng([self.seed, self.epoch, index]) if self.train else None
         paths = sample_frames(record, max_frames=self.max_frames, train=self.train, rng=rng,
                               frame_drop=self.frame_drop, use_anchor=self.use_anchor)
-        cfg = self.preprocess
-        frames = torch.zeros(self.max_frames, 3, cfg.height, cfg.width, dtype=torch.float32)
-        # Colour is drawn once per sequence (one camera); the rest per frame in _to_input.
+        return record, paths, rng
+
+    def load_frames(self, record: SequenceRecord, paths: Sequence[Path],
+                    rng: Optional[np.random.Generator]) -> List[Tuple[Path, torch.Tensor]]:
+        """The readable ones of `paths` as model inputs [3,H,W] (augmented in training).
+
+        Colour is drawn once per sequence (one camera); the rest per frame in _to_input.
+        """
         colour = draw_colour(self.augment, rng) if self.augment and rng else None
-        count = 0
+        loaded = []
         for path in paths:
             img = self._load(path)
             if img is not None:
-                frames[count] = self._to_input(img, rng, colour)
-                count += 1
-        if count == 0:
+                loaded.append((path, self._to_input(img, rng, colour)))
+        if not loaded:
             raise DatasetError(f"sequence {record.sequence}: none of its {len(paths)} sampled "
                                "frames could be read; remove or fix the folder")
-        mask = torch.zeros(self.max_frames, dtype=torch.float32)
-        mask[:count] = 1.0
-        tens, ones = number_to_digits(record.label)
-        return {"frames": frames, "mask": mask, "tens": torch.tensor(tens, dtype=torch.int64),
-                "ones": torch.tensor(ones, dtype=torch.int64), "index": index}
+        return loaded
 
     def _to_input(self, img: Image.Image, rng: Optional[np.random.Generator],
                   colour: Optional[ColourJitter]) -> torch.Tensor:

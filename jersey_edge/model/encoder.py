@@ -47,4 +47,20 @@ class FrameEncoder(nn.Module):
         return self
 
     def forward(self, frames: Tensor) -> Tensor:
-        return self.proj(self.backbone(frames))
+        return self.tail(self.trunk(frames))
+
+    def trunk(self, frames: Tensor) -> Tensor:
+        """The frozen part: its output depends on the input alone, so training may cache it."""
+        bb = self.backbone
+        x = frames if self.freeze_until == 0 else bb.bn1(bb.conv_stem(frames))
+        for block in bb.blocks[: self.freeze_until]:
+            x = block(x)
+        return x
+
+    def tail(self, trunk_features: Tensor) -> Tensor:
+        """The trained part: trunk output -> [N,embed_dim] embeddings."""
+        bb = self.backbone
+        x = trunk_features if self.freeze_until > 0 else bb.bn1(bb.conv_stem(trunk_features))
+        for block in bb.blocks[self.freeze_until:]:
+            x = block(x)
+        return self.proj(bb.forward_head(bb.bn2(bb.conv_head(x))))

@@ -40,8 +40,17 @@ class JerseyNet(nn.Module):
         self.head = TemporalHead(cfg)
 
     def forward(self, frames: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        return self.head(self.embed(frames), mask)
+
+    def embed(self, frames: Tensor) -> Tensor:
+        """[B,T,3,H,W] -> per-frame embeddings [B,T,embed_dim] (training reads them too)."""
         b, t = frames.shape[:2]
-        return self.head(self.encoder(frames.flatten(0, 1)).view(b, t, -1), mask)
+        return self.encoder(frames.flatten(0, 1)).view(b, t, -1)
+
+    def embed_trunk_features(self, features: Tensor) -> Tensor:
+        """Like embed, from cached encoder.trunk outputs [B,T,C,h,w] (train/trunk_cache.py)."""
+        b, t = features.shape[:2]
+        return self.encoder.tail(features.flatten(0, 1)).view(b, t, -1)
 
 
 def build_model(cfg: ModelConfig) -> JerseyNet:

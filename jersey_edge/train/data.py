@@ -4,13 +4,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+import torch
+
 from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
 from ..data.discovery import discover
 from ..data.splits import Splits, load_or_create_splits
+from ..model.net import JerseyNet
 from ..runtime.errors import InputError
 from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
+from .trunk_cache import CachedSequenceDataset, build_trunk_cache
 
 SPLITS = "splits.json"
 
@@ -18,7 +22,7 @@ SPLITS = "splits.json"
 @dataclass
 class TrainData:
     splits: Splits
-    train_set: SequenceDataset
+    train_set: Any  # SequenceDataset or CachedSequenceDataset: both have set_epoch
     train_loader: Any
     val_loader: Any
 
@@ -50,18 +54,40 @@ def eval_loader(records: list, *, preprocess: PreprocessConfig, max_frames: int,
 
 
 def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
-                    preprocess: PreprocessConfig) -> TrainData:
+                    preprocess: PreprocessConfig, model: JerseyNet, device: torch.device,
+                    progress: bool = True) -> TrainData:
+    """Loaders of one run; with config.cache_trunk they serve cached trunk features
+    (train/trunk_cache.py), built here with `model`'s frozen trunk."""
     splits = load_splits(data_root, save_dir, seed=config.seed)
     train_set = SequenceDataset(
         splits.train, preprocess=preprocess, max_frames=config.train_frames, train=True,
         frame_drop=config.frame_drop, use_anchor=config.use_anchor,
         augment=AugmentConfig() if config.augment else None, seed=config.seed,
     )
+    if not config.cache_trunk:
+        return TrainData(
+            splits=splits,
+            train_set=train_set,
+            train_loader=make_loader(train_set, batch_size=config.batch_size, shuffle=True,
+                                     workers=config.workers, seed=config.seed),
+            val_loader=eval_loader(splits.val, preprocess=preprocess,
+                                   max_frames=config.max_frames,
+                                   batch_size=config.batch_size, workers=config.workers),
+        )
+    val_source = SequenceDataset(splits.val, preprocess=preprocess,
+                                 max_frames=config.max_frames, train=False)
+    caches = [build_trunk_cache(model, source, frames=frames, device=device,
+                                workers=config.workers, desc=f"caching {name} trunk features",
+                                progress=progress)
+              for name, source, frames in (("train", train_set, None),
+                                           ("val", val_source, config.max_frames))]
+    cached_train = CachedSequenceDataset(train_set, caches[0])
+    cached_val = CachedSequenceDataset(val_source, caches[1])
     return TrainData(
         splits=splits,
-        train_set=train_set,
-        train_loader=make_loader(train_set, batch_size=config.batch_size, shuffle=True,
-                                 workers=config.workers, seed=config.seed),
-        val_loader=eval_loader(splits.val, preprocess=preprocess, max_frames=config.max_frames,
-                               batch_size=config.batch_size, workers=config.workers),
+        train_set=cached_train,
+        train_loader=make_loader(cached_train, batch_size=config.batch_size, shuffle=True,
+                                 workers=0, seed=config.seed),
+        val_loader=make_loader(cached_val, batch_size=config.batch_size, shuffle=False,
+                               workers=0, seed=0),
     )

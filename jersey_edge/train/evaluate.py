@@ -54,11 +54,12 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
     data_root = resolve_data_root(data_root, loaded.extra)
     records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=seed), split)
+    model = loaded.model.to(memory_format=torch.channels_last)  # ~2x faster on CPU
 
     def run(recs: list, desc: str) -> Logits:
         loader = eval_loader(recs, preprocess=loaded.preprocess, max_frames=frames,
                              batch_size=batch_size, workers=workers)
-        return collect_logits(loaded.model, loader, device=torch.device("cpu"),
+        return collect_logits(model, loader, device=torch.device("cpu"),
                               desc=desc if progress else None)
 
     logits = run(records, f"evaluate {split}")

@@ -9,6 +9,7 @@ import torch
 from tqdm import tqdm
 
 from ..metrics import Accuracy, accuracy
+from ..model.net import JerseyNet
 
 
 @dataclass
@@ -30,14 +31,22 @@ def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextM
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
+def embed_batch(model: JerseyNet, batch: dict, device: torch.device) -> torch.Tensor:
+    """Per-frame embeddings [B,T,E] of a loader batch: from its "frames", or from the cached
+    trunk outputs in "features" (train/trunk_cache.py)."""
+    if "features" in batch:
+        return model.embed_trunk_features(batch["features"].to(device))
+    return model.embed(batch["frames"].to(device))
+
+
 @torch.no_grad()
-def collect_logits(model: torch.nn.Module, loader: Iterable[dict], *, device: torch.device,
+def collect_logits(model: JerseyNet, loader: Iterable[dict], *, device: torch.device,
                    amp: bool = False, desc: Optional[str] = None) -> Logits:
     model.eval()
     tens, ones, tens_true, ones_true = [], [], [], []
     for batch in tqdm(loader, desc=desc, leave=False, disable=desc is None):
         with autocast(device, amp):
-            t, o, _ = model(batch["frames"].to(device), batch["mask"].to(device))
+            t, o, _ = model.head(embed_batch(model, batch, device), batch["mask"].to(device))
         tens.append(t.float().cpu().numpy())
         ones.append(o.float().cpu().numpy())
         tens_true.append(batch["tens"].numpy())

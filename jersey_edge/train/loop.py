@@ -13,13 +13,14 @@ from timm.utils import ModelEmaV3
 from tqdm import tqdm
 
 from ..model.config import ModelConfig
-from ..model.net import build_model, load_checkpoint, save_checkpoint
+from ..model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
 from ..runtime.errors import CheckpointError, InputError
 from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
 from .data import TrainData, load_train_data
+from .frame_loss import FrameDigitHead
 from .history import write_history
-from .inference import autocast, collect_logits
+from .inference import autocast, collect_logits, embed_batch
 from .schedule import warmup_cosine
 
 log = logging.getLogger("jersey_edge")
@@ -64,10 +65,13 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
         config = TrainConfig.from_dict(state["train_config"])
         model_config = ModelConfig.from_dict(state["model_config"])
     _seed_everything(config.seed)
-    data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=config.weight_decay)
+    data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess,
+                           model=model, device=dev, progress=progress)
+    frame_head = FrameDigitHead(model_config).to(dev) if config.frame_loss_weight > 0 else None
+    optimizer = torch.optim.AdamW(_param_groups(model, frame_head, config),
+                                  weight_decay=config.weight_decay)
     steps_per_epoch = len(data.train_loader)
     scheduler = warmup_cosine(optimizer, warmup_steps=config.warmup_epochs * steps_per_epoch,
                               total_steps=config.epochs * steps_per_epoch)
@@ -77,6 +81,8 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     if state is not None:
         model.load_state_dict(state["model_state"])
         ema.module.load_state_dict(state["ema_state"])
+        if frame_head is not None:
+            frame_head.load_state_dict(state["frame_head_state"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
@@ -90,7 +96,8 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
             log.info("early stop: no val improvement for %d epochs", config.patience)
             break
         data.train_set.set_epoch(epoch)
-        row = _run_epoch(model, ema, data, optimizer, scheduler, config, dev, epoch, progress)
+        row = _run_epoch(model, frame_head, ema, data, optimizer, scheduler, config, dev, epoch,
+                         progress)
         history.append(row)
         improved = best is None or row["val_number_acc"] > best["val_number_acc"]
         if improved:
@@ -101,7 +108,7 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
                             extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
                                    "train_config": config.to_dict(),
                                    "data_root": str(Path(data_root).resolve())})
-        _save_last(save_dir, model, ema, optimizer, scheduler, config, model_config,
+        _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config, model_config,
                    preprocess, history, data_root)
         write_history(save_dir, history)
         print(_summary(row, config.epochs, improved), flush=True)
@@ -112,10 +119,11 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
                        seconds=time.perf_counter() - started, history=history)
 
 
-def _param_groups(model: torch.nn.Module, config: TrainConfig) -> List[Dict[str, Any]]:
+def _param_groups(model: torch.nn.Module, frame_head: Optional[FrameDigitHead],
+                  config: TrainConfig) -> List[Dict[str, Any]]:
     """Pretrained backbone blocks at lr; the freshly initialised layers at lr * new_lr_mult."""
     backbone = {id(p) for p in model.encoder.backbone.parameters()}
-    trainable = [p for p in model.parameters() if p.requires_grad]
+    trainable = _trainable(model, frame_head)
     return [
         {"params": [p for p in trainable if id(p) in backbone], "lr": config.lr},
         {"params": [p for p in trainable if id(p) not in backbone],
@@ -123,7 +131,14 @@ def _param_groups(model: torch.nn.Module, config: TrainConfig) -> List[Dict[str,
     ]
 
 
-def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
+def _trainable(model: torch.nn.Module,
+               frame_head: Optional[FrameDigitHead]) -> List[torch.nn.Parameter]:
+    modules = [model] + ([frame_head] if frame_head is not None else [])
+    return [p for m in modules for p in m.parameters() if p.requires_grad]
+
+
+def _run_epoch(model: JerseyNet, frame_head: Optional[FrameDigitHead], ema: ModelEmaV3,
+               data: TrainData,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
                dev: torch.device, epoch: int, progress: bool) -> Dict[str, Any]:
     model.train()
@@ -133,14 +148,17 @@ def _run_epoch(model: torch.nn.Module, ema: ModelEmaV3, data: TrainData,
     bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=not progress, unit="batch")
     for batch in bar:
-        frames, mask = batch["frames"].to(dev), batch["mask"].to(dev)
-        tens, ones = batch["tens"].to(dev), batch["ones"].to(dev)
+        mask, tens, ones = batch["mask"].to(dev), batch["tens"].to(dev), batch["ones"].to(dev)
         with autocast(dev, config.amp):
-            tens_logits, ones_logits, _ = model(frames, mask)
+            embeddings = embed_batch(model, batch, dev)
+            tens_logits, ones_logits, _ = model.head(embeddings, mask)
             loss = criterion(tens_logits.float(), tens) + criterion(ones_logits.float(), ones)
+            if frame_head is not None:
+                loss = loss + config.frame_loss_weight * frame_head.loss(
+                    embeddings, mask, tens, ones, criterion)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        torch.nn.utils.clip_grad_norm_(_trainable(model, frame_head), config.grad_clip)
         optimizer.step()
         scheduler.step()
         ema.update(model)
@@ -172,7 +190,8 @@ def _summary(row: Dict[str, Any], epochs: int, improved: bool) -> str:
             f"{row['epoch_seconds']:.0f}s{'  *best' if improved else ''}")
 
 
-def _save_last(save_dir: Path, model: torch.nn.Module, ema: ModelEmaV3,
+def _save_last(save_dir: Path, model: torch.nn.Module, frame_head: Optional[FrameDigitHead],
+               ema: ModelEmaV3,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
                model_config: ModelConfig, preprocess: PreprocessConfig,
                history: List[Dict[str, Any]], data_root: Path) -> None:
@@ -180,6 +199,8 @@ def _save_last(save_dir: Path, model: torch.nn.Module, ema: ModelEmaV3,
     save_checkpoint(save_dir / LAST, model_state=ema.module.state_dict(), model_cfg=model_config,
                     preprocess=preprocess, max_frames=config.max_frames,
                     extra={"model_state": model.state_dict(), "ema_state": ema.module.state_dict(),
+                           "frame_head_state": (frame_head.state_dict()
+                                                if frame_head is not None else {}),
                            "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(),
                            "torch_rng": torch.get_rng_state(), "history": history,
