@@ -51,16 +51,15 @@ class FrameEncoder(nn.Module):
 
     def trunk(self, frames: Tensor) -> Tensor:
         """The frozen part: its output depends on the input alone, so training may cache it."""
-        bb = self.backbone
-        x = frames if self.freeze_until == 0 else bb.bn1(bb.conv_stem(frames))
-        for block in bb.blocks[: self.freeze_until]:
-            x = block(x)
-        return x
+        for module in self.frozen_modules():
+            frames = module(frames)
+        return frames
 
     def tail(self, trunk_features: Tensor) -> Tensor:
         """The trained part: trunk output -> [N,embed_dim] embeddings."""
         bb = self.backbone
-        x = trunk_features if self.freeze_until > 0 else bb.bn1(bb.conv_stem(trunk_features))
-        for block in bb.blocks[self.freeze_until:]:
-            x = block(x)
+        stem = [bb.conv_stem, bb.bn1] if self.freeze_until == 0 else []
+        x = trunk_features
+        for module in [*stem, *bb.blocks[self.freeze_until:]]:
+            x = module(x)
         return self.proj(bb.forward_head(bb.bn2(bb.conv_head(x))))

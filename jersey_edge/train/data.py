@@ -76,13 +76,11 @@ def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
         )
     val_source = SequenceDataset(splits.val, preprocess=preprocess,
                                  max_frames=config.max_frames, train=False)
-    caches = [build_trunk_cache(model, source, frames=frames, device=device,
-                                workers=config.workers, desc=f"caching {name} trunk features",
-                                progress=progress)
-              for name, source, frames in (("train", train_set, None),
-                                           ("val", val_source, config.max_frames))]
-    cached_train = CachedSequenceDataset(train_set, caches[0])
-    cached_val = CachedSequenceDataset(val_source, caches[1])
+    cached_train, cached_val = (
+        CachedSequenceDataset(source, build_trunk_cache(
+            model, source, device=device, workers=config.workers,
+            desc=f"caching {name} trunk features", progress=progress))
+        for name, source in (("train", train_set), ("val", val_source)))
     return TrainData(
         splits=splits,
         train_set=cached_train,

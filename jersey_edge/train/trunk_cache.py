@@ -10,14 +10,14 @@ between epochs.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..data.dataset import SequenceDataset, frame_mask, item_targets, pad_frames, sample_frames
+from ..data.dataset import SequenceDataset, frame_mask, item_targets, pad_frames
 from ..model.net import JerseyNet
 
 # Sequences per trunk forward pass while caching: ~60 frames, a CPU-efficient batch.
@@ -33,33 +33,30 @@ class TrunkCache:
 
 
 class _AllFrames(Dataset):
-    """Item i: every frame (and anchor, if used) of sequence i, loaded as the wrapped dataset
-    would load them: augmented with draws seeded by (seed, i) in training, plain otherwise."""
+    """Item i: the frames sequence i can ever be drawn with, loaded as the wrapped dataset
+    would load them. Training: every frame (and the anchor, if used), augmented with draws
+    seeded by (seed, i). Evaluation: its one fixed draw (linspace), plain."""
 
-    def __init__(self, source: SequenceDataset, frames: Optional[int]) -> None:
+    def __init__(self, source: SequenceDataset) -> None:
         self.source = source
-        self.frames = frames
 
     def __len__(self) -> int:
         return len(self.source)
 
     def __getitem__(self, index: int) -> list:
+        if not self.source.train:
+            return self.source.load_frames(*self.source.sample(index))
         record = self.source.records[index]
-        if self.frames is None:
-            anchor = record.anchor if self.source.use_anchor else None
-            paths = ([anchor] if anchor is not None else []) + list(record.frames)
-        else:
-            paths = sample_frames(record, max_frames=self.frames, train=False)
-        rng = np.random.default_rng([self.source.seed, index]) if self.source.train else None
+        anchor = record.anchor if self.source.use_anchor else None
+        paths = ([anchor] if anchor is not None else []) + list(record.frames)
+        rng = np.random.default_rng([self.source.seed, index])
         return self.source.load_frames(record, paths, rng)
 
 
-def build_trunk_cache(model: JerseyNet, source: SequenceDataset, *, frames: Optional[int],
-                      device: torch.device, workers: int, desc: str,
-                      progress: bool = True) -> TrunkCache:
-    """Run the trunk over the frames `source` can draw: all of them (frames=None, training)
-    or the `frames` linspace picks of evaluation."""
-    loader = DataLoader(_AllFrames(source, frames), batch_size=_CACHE_BATCH,
+def build_trunk_cache(model: JerseyNet, source: SequenceDataset, *, device: torch.device,
+                      workers: int, desc: str, progress: bool = True) -> TrunkCache:
+    """Run the trunk over every frame `source` can draw (see _AllFrames)."""
+    loader = DataLoader(_AllFrames(source), batch_size=_CACHE_BATCH,
                         num_workers=workers, collate_fn=lambda items: items)
     chunks: List[torch.Tensor] = []
     rows: Dict[object, int] = {}

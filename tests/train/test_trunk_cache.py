@@ -18,7 +18,7 @@ def test_cached_eval_items_give_the_same_embeddings_as_pixels(tiny_dataset):
     records = discover(tiny_dataset).records
     model = build_model(TINY_MODEL).eval()
     pixels = SequenceDataset(records, preprocess=TINY_PREPROCESS, max_frames=4)
-    cache = build_trunk_cache(model, pixels, frames=4, device=CPU, workers=0, desc="",
+    cache = build_trunk_cache(model, pixels, device=CPU, workers=0, desc="",
                               progress=False)
     assert cache.features.dtype == torch.float16
     assert len(cache.rows) == cache.features.shape[0] == sum(len(r.frames[:4]) for r in records)
@@ -37,7 +37,7 @@ def test_cached_training_items_sample_like_the_pixel_dataset(tiny_dataset):
     model = build_model(TINY_MODEL).eval()
     source = SequenceDataset(records, preprocess=TINY_PREPROCESS, max_frames=3, train=True,
                              frame_drop=0.3, seed=5)
-    cache = build_trunk_cache(model, source, frames=None, device=CPU, workers=0, desc="",
+    cache = build_trunk_cache(model, source, device=CPU, workers=0, desc="",
                               progress=False)
     anchors = sum(r.anchor is not None for r in records)
     assert cache.features.shape[0] == sum(len(r.frames) for r in records) + anchors
