@@ -78,7 +78,7 @@ def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
                                  max_frames=config.max_frames, train=False)
     cached_train, cached_val = (
         CachedSequenceDataset(source, build_trunk_cache(
-            model, source, device=device, workers=config.workers,
+            model, source, device=device, workers=config.workers, bf16=config.amp,
             desc=f"caching {name} trunk features", progress=progress))
         for name, source in (("train", train_set), ("val", val_source)))
     return TrainData(

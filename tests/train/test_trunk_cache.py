@@ -7,7 +7,7 @@ from jersey_edge.data.dataset import SequenceDataset
 from jersey_edge.data.discovery import discover
 from jersey_edge.model.net import build_model, load_checkpoint
 from jersey_edge.train.loop import train
-from jersey_edge.train.trunk_cache import CachedSequenceDataset, build_trunk_cache
+from jersey_edge.train.trunk_cache import CachedSequenceDataset, build_trunk_cache, native_bf16
 
 from .conftest import TINY_MODEL, TINY_PREPROCESS
 
@@ -30,6 +30,20 @@ def test_cached_eval_items_give_the_same_embeddings_as_pixels(tiny_dataset):
             from_pixels = model.embed(a["frames"][None])
             from_cache = model.embed_trunk_features(b["features"][None])
             assert torch.allclose(from_pixels, from_cache, atol=2e-2)  # fp16 cache
+
+
+def test_bf16_cache_stays_close_to_the_fp32_cache(tiny_dataset):
+    """bf16 caching is used only where the CPU has native bf16; elsewhere it is a no-op."""
+    records = discover(tiny_dataset).records
+    model = build_model(TINY_MODEL).eval()
+    pixels = SequenceDataset(records, preprocess=TINY_PREPROCESS, max_frames=4)
+    fp32, bf16 = (build_trunk_cache(model, pixels, device=CPU, workers=0, desc="", bf16=flag,
+                                    progress=False).features.float() for flag in (False, True))
+    error = float((bf16 - fp32).abs().max() / fp32.abs().max())
+    if native_bf16(CPU):
+        assert 0 < error < 0.05
+    else:
+        assert error == 0
 
 
 def test_cached_training_items_sample_like_the_pixel_dataset(tiny_dataset):
