@@ -26,7 +26,7 @@ def plot_curves(history: List[Dict[str, Any]], out: Path) -> None:
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("loss (tens + ones CE)")
+    loss_ax.set_ylabel("loss (tens + ones CE, + frame loss if on)")
     loss_ax.legend()
     acc_ax.plot(epochs, [h["train_number_acc"] for h in history], marker="o", label="train")
     acc_ax.plot(epochs, [h["val_number_acc"] for h in history], marker="o", label="val (EMA)")
