@@ -34,10 +34,15 @@ class FrameEncoder(nn.Module):
         self.train()  # a fresh module is in train mode: put the frozen part in eval now
 
     def frozen_modules(self) -> List[nn.Module]:
-        if self.freeze_until == 0:
-            return []
+        return self._feature_path()[: self._frozen_count()]
+
+    def _feature_path(self) -> List[nn.Module]:
+        """The backbone's feature modules in order: the trunk is a prefix, the tail the rest."""
         bb = self.backbone
-        return [bb.conv_stem, bb.bn1, *bb.blocks[: self.freeze_until]]
+        return [bb.conv_stem, bb.bn1, *bb.blocks]
+
+    def _frozen_count(self) -> int:
+        return 0 if self.freeze_until == 0 else 2 + self.freeze_until  # stem + bn1 + blocks
 
     def train(self, mode: bool = True) -> "FrameEncoder":
         """Like nn.Module.train, but the frozen part stays in eval mode (fixed BN stats)."""
@@ -57,9 +62,8 @@ class FrameEncoder(nn.Module):
 
     def tail(self, trunk_features: Tensor) -> Tensor:
         """The trained part: trunk output -> [N,embed_dim] embeddings."""
-        bb = self.backbone
-        stem = [bb.conv_stem, bb.bn1] if self.freeze_until == 0 else []
         x = trunk_features
-        for module in [*stem, *bb.blocks[self.freeze_until:]]:
+        for module in self._feature_path()[self._frozen_count():]:
             x = module(x)
+        bb = self.backbone
         return self.proj(bb.forward_head(bb.bn2(bb.conv_head(x))))

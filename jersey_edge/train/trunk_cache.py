@@ -9,7 +9,6 @@ first, random sorted subset, frame drop); only the pixels -> trunk features step
 between epochs.
 """
 
-import contextlib
 from dataclasses import dataclass
 from typing import Dict, List
 
@@ -20,6 +19,7 @@ from tqdm import tqdm
 
 from ..data.dataset import SequenceDataset, frame_mask, item_targets, pad_frames
 from ..model.net import JerseyNet
+from .inference import autocast
 
 # Sequences per trunk forward pass while caching: ~60 frames, a CPU-efficient batch.
 _CACHE_BATCH = 4
@@ -54,34 +54,17 @@ class _AllFrames(Dataset):
         return self.source.load_frames(record, paths, rng)
 
 
-def native_bf16(device: torch.device) -> bool:
-    """Whether `device` runs bf16 convolutions natively (CUDA, or a CPU with AVX512-BF16)."""
-    if device.type == "cuda":
-        return True
-    return device.type == "cpu" and bool(getattr(torch.cpu, "_is_avx512_bf16_supported",
-                                                 lambda: False)())
-
-
-def _trunk_precision(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast for the caching pass where the hardware has it: the trunk then costs
-    5.0 instead of 14.2 ms a frame (2 cores with AMX), and the cache holds fp16 anyway.
-    Training's forward/backward stays fp32 on the CPU (see inference.autocast)."""
-    if bf16 and native_bf16(device):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def build_trunk_cache(model: JerseyNet, source: SequenceDataset, *, device: torch.device,
                       workers: int, desc: str, bf16: bool = False,
                       progress: bool = True) -> TrunkCache:
     """Run the trunk over every frame `source` can draw (see _AllFrames); `bf16` allows
-    bf16 autocast where the device runs it natively."""
+    bf16 autocast where the device runs it natively (the cache holds fp16 anyway)."""
     loader = DataLoader(_AllFrames(source), batch_size=_CACHE_BATCH,
                         num_workers=workers, collate_fn=lambda items: items)
     chunks: List[torch.Tensor] = []
     rows: Dict[object, int] = {}
     model.encoder.eval()
-    with torch.no_grad(), _trunk_precision(device, bf16):
+    with torch.no_grad(), autocast(device, bf16, cpu=True):
         for batch in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
             loaded = [pair for sequence in batch for pair in sequence]
             inputs = torch.stack([x for _, x in loaded]).to(

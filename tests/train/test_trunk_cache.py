@@ -6,8 +6,9 @@ import torch
 from jersey_edge.data.dataset import SequenceDataset
 from jersey_edge.data.discovery import discover
 from jersey_edge.model.net import build_model, load_checkpoint
+from jersey_edge.train.inference import native_cpu_bf16
 from jersey_edge.train.loop import train
-from jersey_edge.train.trunk_cache import CachedSequenceDataset, build_trunk_cache, native_bf16
+from jersey_edge.train.trunk_cache import CachedSequenceDataset, build_trunk_cache
 
 from .conftest import TINY_MODEL, TINY_PREPROCESS
 
@@ -40,7 +41,7 @@ def test_bf16_cache_stays_close_to_the_fp32_cache(tiny_dataset):
     fp32, bf16 = (build_trunk_cache(model, pixels, device=CPU, workers=0, desc="", bf16=flag,
                                     progress=False).features.float() for flag in (False, True))
     error = float((bf16 - fp32).abs().max() / fp32.abs().max())
-    if native_bf16(CPU):
+    if native_cpu_bf16(CPU):
         assert 0 < error < 0.05
     else:
         assert error == 0
