@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .runtime.errors import InputError, JerseyEdgeError
+from .runtime.errors import DegradedExportError, InputError, JerseyEdgeError
 
 DEFAULT_DATA = Path("data/synth")
 DEFAULT_RUN = Path("runs/demo")
@@ -157,16 +157,33 @@ def export(
     engine: Annotated[
         bool, typer.Option("--engine", help="Also build TensorRT engines (needs a GPU).")
     ] = False,
+    accept_degraded: Annotated[
+        bool, typer.Option("--accept-degraded",
+                           help="Publish FP16/INT8 graphs that miss their parity target "
+                                "(marked degraded in the manifest).")
+    ] = False,
 ) -> None:
     """Export encoder + head to ONNX (FP32/FP16/INT8) with golden outputs and a manifest."""
     from rich.console import Console
 
+    from .export.int8 import markdown_table
     from .export.pipeline import export_model
-    from .export.report import render_parity
+    from .export.report import ExportReport, render_parity
 
-    report = export_model(checkpoint, out, data_root=data_root, fp16=fp16, int8=int8,
-                          calib_size=calib_size, calib_method=calib_method)
-    Console().print(render_parity(report.parity))
+    def show(report: ExportReport) -> None:
+        if report.int8_report is not None:
+            typer.echo(markdown_table(report.int8_report))
+        Console().print(render_parity(report.parity))
+
+    try:
+        report = export_model(checkpoint, out, data_root=data_root, fp16=fp16, int8=int8,
+                              calib_size=calib_size, calib_method=calib_method,
+                              accept_degraded=accept_degraded)
+    except DegradedExportError as exc:
+        if isinstance(exc.details, ExportReport):
+            show(exc.details)
+        raise
+    show(report)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {len(report.files)} files to {report.out} in {report.seconds:.0f}s")

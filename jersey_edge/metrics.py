@@ -15,6 +15,25 @@ def decode_numbers(tens_logits: np.ndarray, ones_logits: np.ndarray) -> np.ndarr
     return np.where(tens == BLANK, ones, tens * 10 + ones)
 
 
+def decision_margin(tens_logits: np.ndarray, ones_logits: np.ndarray) -> np.ndarray:
+    """[B] probability gap between the predicted number and the runner-up.
+
+    The number's probability is p(tens) * p(ones); the runner-up changes one digit.
+    """
+    tens, ones = _top2(_softmax(tens_logits)), _top2(_softmax(ones_logits))
+    best = tens[:, 0] * ones[:, 0]
+    return best - np.maximum(tens[:, 1] * ones[:, 0], tens[:, 0] * ones[:, 1])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def _top2(probs: np.ndarray) -> np.ndarray:
+    return -np.sort(-probs, axis=-1)[:, :2]
+
+
 @dataclass(frozen=True)
 class Accuracy:
     number_acc: float

@@ -1,46 +1,103 @@
-"""--int8: one calibration pass over training frames -> two INT8 encoders + a TensorRT cache."""
+"""--int8: one calibration pass -> two INT8 encoders (recipe below) + a TensorRT cache + report.
 
+The recipe, per flavour (TensorRT S8/S8 layout, CPU U8/S8 layout), each step kept only when
+it measures better on probe frames (validation split, never the test split):
+  1. quantize from the calibrated ranges (`quantize.py`), embeddings left unrounded;
+  2. bias correction (`bias_correction.py`), then quantize again with the same ranges;
+  3. sensitivity of every quantized node (`sensitivity.py`): the report users read;
+  4. mixed precision: the most sensitive nodes left in float until the fidelity target holds.
+Export's parity then judges the result on the test split against the INT8 targets.
+"""
+
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, List, Sequence
 
+import numpy as np
 import onnx
+from tqdm import tqdm
 
-from ..runtime.artifacts import CALIBRATION_CACHE
-from ..runtime.preprocess import PreprocessConfig
+from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT
+from ..runtime.fileio import atomic_write_text
+from ..runtime.preprocess import PreprocessConfig, preprocess_frames
 from . import tensorrt_cache
+from .bias_correction import bias_shifts, corrected
 from .calibration import CalibrationConfig, amax_by_tensor, calibrate, save_ranges
 from .manifest_body import INT8_HEAD
-from .onnx_graphs import check_graph
-from .quantize import FLAVOURS, quantize_encoder
+from .onnx_graphs import check_graph, save_graph
+from .probe import Fidelity, embeddings
+from .qdq_graph import float_outputs, leave_float, quantized_nodes
+from .quantize import FLAVOURS, Flavour, quantize_encoder
+from .sensitivity import MixedPrecisionConfig, NodeSensitivity, choose_float_nodes, measure
 
 CALIBRATION_SPLIT = "train"
+PROBE_SPLIT = "val"
+# Local input SQNR is measured on this many calibration frames (plenty for a mean power).
+SQNR_FRAMES = 64
+DEFAULT_MIXED = MixedPrecisionConfig()
+
+
+@dataclass
+class FlavourResult:
+    """One INT8 encoder as built, with what each recipe step measured on probe frames."""
+
+    flavour: Flavour
+    model: onnx.ModelProto
+    fidelity: Dict[str, Dict[str, Any]]
+    bias_correction: bool
+    float_nodes: List[str]
+    steps: List[Dict[str, Any]]
+    nodes: List[NodeSensitivity] = field(default_factory=list)
+
+    def manifest_section(self) -> Dict[str, Any]:
+        return {**self.flavour.describe(),
+                "recipe": {"bias_correction": self.bias_correction,
+                           "float_nodes": self.float_nodes,
+                           "float_nodes_run": "FP16 under TensorRT, FP32 on ONNX Runtime CPU",
+                           "probe_fidelity": self.fidelity}}
+
+    def report(self) -> Dict[str, Any]:
+        return {"file": self.flavour.file, "probe_fidelity": self.fidelity,
+                "bias_correction": self.bias_correction, "float_nodes": self.float_nodes,
+                "mixed_precision_steps": self.steps, "nodes": [n.to_dict() for n in self.nodes]}
 
 
 def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequence[Path],
-               preprocess: PreprocessConfig, config: CalibrationConfig,
+               probe_frames: Sequence[Path], preprocess: PreprocessConfig,
+               config: CalibrationConfig, mixed: MixedPrecisionConfig = DEFAULT_MIXED,
                progress: bool = True) -> Dict[str, Any]:
-    """Write both INT8 encoders and calibration.cache into `stage`; return the manifest's
-    "int8" section. `frames` come from `calibration.select_frames` over the training split;
-    `scratch` holds throwaway files (ORT's augmented model, the ranges)."""
+    """Write both INT8 encoders, calibration.cache and int8_report.json into `stage`; return
+    the manifest's "int8" section. `frames` (training split) calibrate, `probe_frames`
+    (validation split) judge each recipe step; `scratch` holds throwaway files."""
     ranges = calibrate(fp32_encoder, frames, preprocess, config, scratch, progress=progress)
     ranges_file = scratch / "ranges.json"
     save_ranges(ranges, ranges_file)
-    flavours = {}
+    calib = preprocess_frames(frames, preprocess)
+    probe = preprocess_frames(probe_frames, preprocess)
+    fp32 = onnx.load(str(fp32_encoder))
+    reference = embeddings(fp32, probe)
+    results = []
     for flavour in FLAVOURS:
-        path = quantize_encoder(fp32_encoder, stage, flavour, ranges_file=ranges_file,
-                                method=config.method)
-        check_graph(onnx.load(str(path)))
-        flavours[flavour.name] = flavour.describe()
-    entries = tensorrt_cache.write_cache(stage / CALIBRATION_CACHE, onnx.load(str(fp32_encoder)),
-                                         amax_by_tensor(ranges))
+        result = _recipe(flavour, fp32, fp32_encoder, scratch, ranges_file, config.method,
+                         calib, probe, reference, mixed, progress)
+        check_graph(result.model)
+        save_graph(result.model, stage / flavour.file)
+        results.append(result)
+    atomic_write_text(stage / INT8_REPORT, json.dumps(_report(results, mixed), indent=1) + "\n")
+    entries = tensorrt_cache.write_cache(stage / CALIBRATION_CACHE, fp32, amax_by_tensor(ranges))
     return {
         "head": INT8_HEAD,
-        "encoder": flavours,
+        "encoder": {r.flavour.name: r.manifest_section() for r in results},
+        "report": INT8_REPORT,
+        "mixed_precision": _config_dict(mixed),
         "calibration": {
             **config.to_dict(),
             "source_split": CALIBRATION_SPLIT,
             "frames": len(frames),
             "sequences": len({p.parent for p in frames}),
+            "probe_split": PROBE_SPLIT,
+            "probe_frames": len(probe_frames),
             "preprocessing": "runtime eval preprocessing (numpy), as at inference",
             "note": "one pass; both flavours quantize from the same ranges",
         },
@@ -51,6 +108,81 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
             "entries": entries,
             "scale": "amax / 127 per tensor of encoder.onnx, amax = max(|min|, |max|)",
             "note": "TensorRT ignores a cache whose header names another TensorRT version; "
-                    "rewrite the version field to the local one",
+                    "rewrite the version field to the local one; no bias correction or "
+                    "mixed precision on this implicit path",
         },
     }
+
+
+def _recipe(flavour: Flavour, fp32: onnx.ModelProto, fp32_path: Path, scratch: Path,
+            ranges_file: Path, method: str, calib: np.ndarray, probe: np.ndarray,
+            reference: np.ndarray, mixed: MixedPrecisionConfig, progress: bool) -> FlavourResult:
+    def quantized(source: Path) -> onnx.ModelProto:
+        target = scratch / f"{flavour.name}.{source.stem}.onnx"
+        return float_outputs(onnx.load(str(quantize_encoder(
+            source, target, flavour, ranges_file=ranges_file, method=method))))
+
+    def fidelity(model: onnx.ModelProto) -> Fidelity:
+        return Fidelity.of(reference, embeddings(model, probe))
+
+    plain = quantized(fp32_path)
+    corrected_path = scratch / "corrected.onnx"
+    onnx.save(corrected(fp32, bias_shifts(plain, fp32, calib)), str(corrected_path))
+    with_correction = quantized(corrected_path)
+    scores = {"quantized": fidelity(plain), "bias_corrected": fidelity(with_correction)}
+    use_correction = scores["bias_corrected"].sqnr_db > scores["quantized"].sqnr_db
+    base = with_correction if use_correction else plain
+    nodes = _sensitivity(flavour, base, fp32, reference, probe, calib, progress)
+    float_nodes, steps = choose_float_nodes(base, fp32, reference, probe, nodes, mixed)
+    final = leave_float(base, fp32, float_nodes)
+    scores["final"] = fidelity(final)
+    return FlavourResult(flavour=flavour, model=final,
+                         fidelity={k: v.to_dict() for k, v in scores.items()},
+                         bias_correction=use_correction, float_nodes=float_nodes, steps=steps,
+                         nodes=nodes)
+
+
+def _sensitivity(flavour: Flavour, qdq: onnx.ModelProto, fp32: onnx.ModelProto,
+                 reference: np.ndarray, probe: np.ndarray, calib: np.ndarray,
+                 progress: bool) -> List[NodeSensitivity]:
+    with tqdm(total=len(quantized_nodes(qdq)), desc=f"int8 sensitivity ({flavour.name})",
+              unit="node", disable=not progress, leave=False) as bar:
+        return measure(qdq, fp32, reference, probe, calib[:SQNR_FRAMES], progress=bar.update)
+
+
+def _report(results: List[FlavourResult], mixed: MixedPrecisionConfig) -> Dict[str, Any]:
+    return {
+        "what": "per quantized node: input_sqnr_db = its quantized activation inputs vs their "
+                "float values (calibration frames); gain_when_float_db = rise of the encoder's "
+                "output SQNR vs FP32 when only this node is left in float (probe frames)",
+        "mixed_precision": _config_dict(mixed),
+        "flavours": {r.flavour.name: r.report() for r in results},
+    }
+
+
+def _config_dict(mixed: MixedPrecisionConfig) -> Dict[str, Any]:
+    return dict(mixed.__dict__)
+
+
+def markdown_table(report: Dict[str, Any], top: int = 8) -> str:
+    """The most sensitive nodes of each flavour, as the export prints them."""
+    lines = []
+    for name, flavour in report["flavours"].items():
+        fid = flavour["probe_fidelity"]
+        lines.append(f"INT8 {name} ({flavour['file']}): embedding cosine mean/min "
+                     f"{_fid(fid['quantized'])} quantized -> {_fid(fid['bias_corrected'])} "
+                     f"bias-corrected -> {_fid(fid['final'])} final; float nodes: "
+                     f"{', '.join(flavour['float_nodes']) or 'none'}")
+        lines.append("| node | op | input SQNR dB | gain if float dB | float |")
+        lines.append("|---|---|---|---|---|")
+        for row in flavour["nodes"][:top]:
+            sqnr = "-" if row["input_sqnr_db"] is None else f"{row['input_sqnr_db']:.1f}"
+            freed = "yes" if row["left_float"] else ""
+            lines.append(f"| {row['node']} | {row['op_type']} | {sqnr} | "
+                         f"{row['gain_when_float_db']:+.2f} | {freed} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _fid(values: Dict[str, Any]) -> str:
+    return f"{values['cosine_mean']:.4f}/{values['cosine_min']:.3f}"

@@ -6,7 +6,7 @@ Written through `runtime.artifacts.write_manifest`, which adds the hashes and wr
 import importlib.metadata
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ..runtime.labels import label_layout
 from .onnx_graphs import OPSET
@@ -30,7 +30,8 @@ def tool_versions() -> Dict[str, str]:
 def manifest_body(*, loaded: Any, checkpoint: Path, checkpoint_sha256: str, data_root: Path,
                   graphs: Dict[str, Any], golden: Dict[str, Any],
                   fp16: Optional[Dict[str, Any]], int8: Optional[Dict[str, Any]],
-                  parity: Optional[Dict[str, Any]], seconds: float) -> Dict[str, Any]:
+                  parity: Optional[Dict[str, Any]], seconds: float,
+                  degraded: Optional[Dict[str, List[str]]] = None) -> Dict[str, Any]:
     """`loaded` is the LoadedCheckpoint the graphs were exported from."""
     return {
         "model": loaded.model_cfg.to_dict(),  # includes embed_dim
@@ -43,6 +44,8 @@ def manifest_body(*, loaded: Any, checkpoint: Path, checkpoint_sha256: str, data
         "fp16": fp16,
         "int8": int8,
         "parity": parity,
+        # precision -> graph pairs that missed their parity target (export --accept-degraded)
+        "degraded": degraded or {},
         "checkpoint": str(checkpoint.resolve()),
         "checkpoint_sha256": checkpoint_sha256,
         "data_root": str(data_root.resolve()),

@@ -3,9 +3,12 @@
 Order matters: graphs, golden outputs, FP16, INT8, a first manifest (so the runtime can open
 the folder exactly as users will), parity through that runtime, then the final manifest with
 the parity in it, written last. Everything happens in a staging folder beside `out`; only a
-complete folder replaces the previous export (see `folder`).
+complete folder replaces the previous export (see `folder`). An FP16 or INT8 pair that misses
+its parity target fails the export (the previous folder stays) unless `accept_degraded`, in
+which case the manifest lists the precision under "degraded" and the runtime warns on load.
 """
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -15,8 +18,8 @@ import onnx
 
 from ..data.splits import SPLIT_NAMES, Splits
 from ..model.net import load_checkpoint
-from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, onnx_name, write_manifest
-from ..runtime.errors import ArtifactError, DatasetError, InputError
+from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
+from ..runtime.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..runtime.fileio import sha256_file
 from ..train.config import TrainConfig
 from ..train.data import load_splits, resolve_data_root
@@ -24,21 +27,25 @@ from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
 from .golden import Golden, build_golden, write_golden
-from .int8 import build_int8
+from .int8 import DEFAULT_MIXED, build_int8
 from .manifest_body import manifest_body
 from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
 from .parity import measure_parity
 from .reference import TorchReference
 from .report import ExportReport
+from .sensitivity import MixedPrecisionConfig
 
 PARTS = ("encoder", "head")
 SCRATCH = ".scratch"
+PROBE_FRAMES = 48
 
 
 def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = None,
                  fp16: bool = False, int8: bool = False, calib_size: int = 256,
                  calib_method: str = "percentile", golden_size: int = 24,
-                 parity_split: str = "test", progress: bool = True) -> ExportReport:
+                 parity_split: str = "test", accept_degraded: bool = False,
+                 mixed_precision: MixedPrecisionConfig = DEFAULT_MIXED,
+                 progress: bool = True) -> ExportReport:
     """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
     started = time.perf_counter()
     checkpoint, out = Path(checkpoint), Path(out)
@@ -54,6 +61,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
     splits = load_splits(root, checkpoint.parent, seed=seed)
     # Chosen before any work, so a --calib-size the training split cannot fill fails fast.
     calib_frames = select_frames(splits.train, calibration.size, seed) if int8 else []
+    probe_frames = _probe_frames(splits, seed) if int8 else []
     reference = TorchReference(loaded.model.encoder, loaded.model.head)
 
     with staging_folder(out) as stage:
@@ -66,10 +74,12 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
                     checkpoint_sha256=sha256_file(checkpoint), data_root=root,
                     golden=_golden_summary(golden),
                     **_build_graphs(loaded, stage, scratch, fp16=fp16, int8=int8,
-                                    calib_frames=calib_frames, calibration=calibration,
+                                    calib_frames=calib_frames, probe_frames=probe_frames,
+                                    calibration=calibration, mixed=mixed_precision,
                                     progress=progress))
         shutil.rmtree(scratch)
-        files = sorted(body["graphs"]) + [GOLDEN] + ([CALIBRATION_CACHE] if int8 else [])
+        files = sorted(body["graphs"]) + [GOLDEN]
+        files += [CALIBRATION_CACHE, INT8_REPORT] if int8 else []
         # A first manifest lets parity open the folder through the runtime, as users will.
         write_manifest(stage, manifest_body(**body, parity=None,
                                             seconds=time.perf_counter() - started), files)
@@ -77,18 +87,27 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
                                 preprocess=loaded.preprocess, max_frames=loaded.max_frames,
                                 split=parity_split, progress=progress)
         _refuse_broken_fp32(parity.rows)
+        degraded = parity.degraded()
+        if degraded and not accept_degraded:
+            raise DegradedExportError(_degraded_message(parity, out), details=ExportReport(
+                out=out, files={}, parity=parity.rows, seconds=time.perf_counter() - started,
+                padding_invariance=parity.padding_invariance, warnings=parity.failures(),
+                int8_report=_read_json(stage / INT8_REPORT) if int8 else None))
         write_manifest(stage, manifest_body(**body, parity=parity.to_dict(parity_split),
+                                            degraded=degraded,
                                             seconds=time.perf_counter() - started), files)
         publish(stage, out)
     return ExportReport(
         out=out, files={p.name: p.stat().st_size for p in sorted(out.iterdir())},
         parity=parity.rows, seconds=time.perf_counter() - started,
         padding_invariance=parity.padding_invariance, warnings=parity.failures(),
+        int8_report=_read_json(out / INT8_REPORT) if int8 else None,
     )
 
 
 def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: bool,
-                  calib_frames: List[Path], calibration: CalibrationConfig,
+                  calib_frames: List[Path], probe_frames: List[Path],
+                  calibration: CalibrationConfig, mixed: MixedPrecisionConfig,
                   progress: bool) -> Dict[str, Any]:
     """Every ONNX graph (and the TensorRT cache) into `stage`; their manifest sections."""
     graphs = _export_graphs(loaded, stage)
@@ -96,8 +115,9 @@ def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: 
     int8_section = None
     if int8:
         int8_section = build_int8(stage / onnx_name("encoder", "fp32"), stage, scratch,
-                                  frames=calib_frames, preprocess=loaded.preprocess,
-                                  config=calibration, progress=progress)
+                                  frames=calib_frames, probe_frames=probe_frames,
+                                  preprocess=loaded.preprocess, config=calibration,
+                                  mixed=mixed, progress=progress)
         for flavour in int8_section["encoder"].values():
             graphs[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
     return {"graphs": graphs, "fp16": fp16_section, "int8": int8_section}
@@ -146,6 +166,24 @@ def _golden_summary(golden: Golden) -> Dict[str, Any]:
     return {"file": GOLDEN, "source_split": "test", "sequences": int(len(golden.labels)),
             "lengths": golden.lengths.tolist(),
             "arrays": sorted(golden.arrays()), "logits": "PyTorch FP32"}
+
+
+def _probe_frames(splits: Splits, seed: int) -> List[Path]:
+    """Frames that judge each INT8 recipe step: the validation split (never the test split
+    parity reports on); the training split only when a tiny dataset has no validation."""
+    records = splits.val or splits.train
+    available = sum(len(r.frames) for r in records)
+    return select_frames(records, min(PROBE_FRAMES, available), seed + 1)
+
+
+def _degraded_message(parity: Any, out: Path) -> str:
+    missed = "; ".join(parity.failures())
+    return (f"{missed}; {out} was left as it was. The tables above show where accuracy is "
+            "lost; pass --accept-degraded to publish anyway (marked degraded in the manifest)")
+
+
+def _read_json(path: Path) -> Dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _refuse_broken_fp32(rows: List[Dict[str, Any]]) -> None:

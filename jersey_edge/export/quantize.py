@@ -17,6 +17,7 @@ ONNX Runtime runs this layout on CPU too, only slowly (it fuses few of these Q/D
 into integer kernels): good enough to measure its accuracy at export.
 CPU flavour (`encoder.int8.cpu.onnx`): U8 activations / S8 per-channel weights, every op ORT
 can quantize, INT8 weights and INT32 biases, as ORT's x86 VNNI kernels (QLinearConv etc.) want.
+Both are only the first step of the recipe in `int8.py` (bias correction, mixed precision).
 """
 
 import logging
@@ -68,18 +69,20 @@ CPU = Flavour(
     file=onnx_name("encoder", "int8", "cpu"),
     activations="uint8",
     op_types=None,
-    options={"ActivationSymmetric": False, "WeightSymmetric": True},
+    # Clip/Relu stay in the graph (ORT fuses them at load time either way, same speed) so
+    # every node keeps its FP32-graph inputs and `qdq_graph.leave_float` can free any node.
+    options={"ActivationSymmetric": False, "WeightSymmetric": True,
+             "QDQKeepRemovableActivations": True},
 )
 
 FLAVOURS = (TENSORRT, CPU)
 
 
-def quantize_encoder(fp32: Path, out_dir: Path, flavour: Flavour, *, ranges_file: Path,
+def quantize_encoder(fp32: Path, target: Path, flavour: Flavour, *, ranges_file: Path,
                      method: str) -> Path:
-    """Write `flavour` of the FP32 encoder into out_dir, reusing the calibrated ranges."""
+    """Write `flavour` of the FP32 encoder to `target`, reusing the calibrated ranges."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    target = out_dir / flavour.file
     activation = QuantType.QInt8 if flavour.activations == "int8" else QuantType.QUInt8
     # ORT suggests its quant_pre_process on the root logger. Not needed here: the graph is
     # already simplified, BN-folded and shape-inferred; pre-processing would only split

@@ -18,6 +18,7 @@ MANIFEST = "manifest.json"
 GOLDEN = "golden.npz"
 CALIBRATION_CACHE = "calibration.cache"
 TIMING_CACHE = "timing.cache"
+INT8_REPORT = "int8_report.json"
 
 # Tensor names of the two graphs; nothing else in the package spells them.
 FRAMES = "frames"

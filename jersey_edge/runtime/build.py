@@ -85,7 +85,9 @@ def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = Fals
         precision=precision,
         graph=onnx_name(part, "fp32") if calibrate else graph_file(part, precision, tensorrt=True),
         engine=engine_name(part, precision),
-        fp16=precision == "fp16" or (precision == "int8" and part == "head"),
+        # INT8 engines also get FP16, so the nodes export left in float (mixed precision)
+        # and everything outside Q/DQ pairs run FP16, not FP32.
+        fp16=precision in ("fp16", "int8"),
         int8=precision == "int8" and part == "encoder",
         calibrate=calibrate,
     )

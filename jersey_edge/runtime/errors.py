@@ -28,3 +28,18 @@ class ArtifactError(JerseyEdgeError):
 
 class BackendUnavailableError(JerseyEdgeError):
     """The requested inference backend (or its hardware) is not available here."""
+
+
+class DegradedExportError(JerseyEdgeError):
+    """An FP16 or INT8 graph pair misses its parity target; nothing was published.
+
+    `details` carries what was measured (parity rows, INT8 report) so a caller can show it.
+    """
+
+    def __init__(self, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class DegradedPrecisionWarning(UserWarning):
+    """The loaded precision was exported with --accept-degraded: it misses its target."""

@@ -1,5 +1,6 @@
 """Recognizer: frames in, jersey number out, on whichever backend serves the artifacts."""
 
+import warnings
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -8,7 +9,7 @@ import numpy as np
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
 from .backends import open_backend
 from .backends.base import Session
-from .errors import InputError
+from .errors import DegradedPrecisionWarning, InputError
 from .prediction import Prediction, to_prediction
 from .preprocess import Frame, preprocess_frames
 from .sampling import linspace_indices, pad_sequence
@@ -40,6 +41,7 @@ class Recognizer:
         "tensorrt" or "onnxruntime". threads: intra-op threads (0 = library default).
         """
         manifest = load_manifest(artifacts)
+        _warn_if_degraded(manifest, precision)
         factory = open_backend(backend, manifest, precision, threads=threads, providers=providers)
         encoder = factory.open(manifest, "encoder", precision)
         try:
@@ -118,3 +120,19 @@ class Recognizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _warn_if_degraded(manifest: Manifest, precision: str) -> None:
+    """Once per folder and precision: this precision missed its target at export."""
+    pairs = (manifest.extra.get("degraded") or {}).get(precision)
+    key = (str(manifest.root.resolve()), precision)
+    if not pairs or key in _WARNED:
+        return
+    _WARNED.add(key)
+    warnings.warn(
+        f"{manifest.root}: {precision} was exported with --accept-degraded and misses its "
+        f"accuracy target ({', '.join(pairs)}); see parity in manifest.json",
+        DegradedPrecisionWarning, stacklevel=3)
+
+
+_WARNED: set = set()

@@ -10,6 +10,7 @@ from jersey_edge.export.pipeline import export_model
 from jersey_edge.runtime.artifacts import (
     CALIBRATION_CACHE,
     GOLDEN,
+    INT8_REPORT,
     MANIFEST,
     load_manifest,
     onnx_name,
@@ -19,7 +20,7 @@ from jersey_edge.runtime.recognizer import Recognizer
 
 EXPECTED = {
     "encoder.onnx", "head.onnx", "encoder.fp16.onnx", "head.fp16.onnx", "encoder.int8.onnx",
-    "encoder.int8.cpu.onnx", CALIBRATION_CACHE, GOLDEN, MANIFEST,
+    "encoder.int8.cpu.onnx", CALIBRATION_CACHE, GOLDEN, INT8_REPORT, MANIFEST,
 }
 
 

@@ -1,5 +1,6 @@
 """The two INT8 layouts: Q/DQ where TensorRT wants it, zero points as each target needs."""
 
+import json
 from pathlib import Path
 from typing import Dict, List
 
@@ -22,7 +23,9 @@ def _zero_points(model: onnx.ModelProto, inits: Dict[str, np.ndarray]) -> List[n
 
 def test_tensorrt_flavour_has_qdq_on_every_conv_input_and_weight(exported) -> None:
     model, producers, inits = _load(exported.out, "encoder.int8.onnx")
-    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    recipe = json.loads((exported.out / "manifest.json").read_text())["int8"]["encoder"]
+    left_float = set(recipe["tensorrt"]["recipe"]["float_nodes"])  # mixed precision
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name not in left_float]
     assert convs
     for conv in convs:
         data, weight = conv.input[0], conv.input[1]
@@ -53,3 +56,16 @@ def test_cpu_flavour_has_uint8_activations_and_int8_weights(exported) -> None:
     weight_types = {i.data_type for i in model.graph.initializer
                     if i.data_type in (TensorProto.INT8, TensorProto.UINT8) and len(i.dims) == 4}
     assert weight_types == {TensorProto.INT8}
+
+
+def test_tensorrt_flavour_pairs_are_dedicated_and_biases_stay_float(exported) -> None:
+    model, producers, inits = _load(exported.out, "encoder.int8.onnx")
+    readers: Dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    dequantize = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    assert all(readers.get(n.output[0], 0) == 1 for n in dequantize)  # one consumer per pair
+    int32 = [n for n in dequantize if n.input[0] in inits
+             and inits[n.input[0]].dtype == np.int32]
+    assert int32 == []  # no INT32 bias DequantizeLinear (TensorRT's parser rejects it)

@@ -70,7 +70,7 @@ def fake_artifacts(tmp_path: Path) -> Path:
         ("head", "fp32", "head.onnx", False, False),
         ("encoder", "fp16", "encoder.fp16.onnx", True, False),
         ("head", "fp16", "head.fp16.onnx", True, False),
-        ("encoder", "int8", "encoder.int8.onnx", False, True),  # the QDQ graph, not .cpu
+        ("encoder", "int8", "encoder.int8.onnx", True, True),  # QDQ graph, not .cpu
         ("head", "int8", "head.fp16.onnx", True, False),  # the GRU is never quantized
     ],
 )

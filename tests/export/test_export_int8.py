@@ -1,0 +1,107 @@
+"""--int8 on a real (tiny) export: the sensitivity report, a broken range caught or repaired,
+and the --accept-degraded contract."""
+
+import json
+import warnings
+from pathlib import Path
+
+import onnx
+import pytest
+
+from jersey_edge.export import int8 as int8_module
+from jersey_edge.export.int8 import markdown_table
+from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.sensitivity import MixedPrecisionConfig
+from jersey_edge.runtime.artifacts import INT8_REPORT, MANIFEST, load_manifest
+from jersey_edge.runtime.errors import DegradedExportError, DegradedPrecisionWarning
+from jersey_edge.runtime.recognizer import Recognizer
+
+STEM_INPUT = "frames"
+
+
+def test_report_names_every_quantized_node_of_both_flavours(exported) -> None:
+    report = json.loads((exported.out / INT8_REPORT).read_text())
+    assert set(report["flavours"]) == {"tensorrt", "cpu"}
+    for flavour in report["flavours"].values():
+        graph = onnx.load(str(exported.out / flavour["file"]))
+        names = {n.name for n in graph.graph.node}
+        rows = flavour["nodes"]
+        assert len(rows) > 40  # every Conv/Add/Gemm of Lite0 that was quantized
+        assert all(r["node"] in names for r in rows)
+        assert {"input_sqnr_db", "gain_when_float_db", "left_float", "op_type"} <= set(rows[0])
+        assert set(flavour["probe_fidelity"]) == {"quantized", "bias_corrected", "final"}
+    table = markdown_table(report)
+    assert "| node | op | input SQNR dB | gain if float dB | float |" in table
+    assert report["flavours"]["tensorrt"]["nodes"][0]["node"] in table
+    assert exported.report.int8_report == report
+
+
+def test_manifest_records_the_recipe(exported) -> None:
+    int8 = load_manifest(exported.out).extra["int8"]
+    assert int8["report"] == INT8_REPORT
+    for flavour in ("tensorrt", "cpu"):
+        recipe = int8["encoder"][flavour]["recipe"]
+        assert isinstance(recipe["bias_correction"], bool)
+        assert isinstance(recipe["float_nodes"], list)
+    rows = {r["name"]: r for r in exported.report.parity}
+    assert 0.0 < rows["int8 cpu"]["golden_cosine_min"] <= rows["int8 cpu"]["golden_cosine_mean"]
+
+
+def _break_one_range(monkeypatch) -> None:
+    """Scale the range of the encoder's input by 100, as a wrong calibration would."""
+    save = int8_module.save_ranges
+
+    def broken(ranges, path):
+        low, high = ranges[STEM_INPUT].range_value
+        ranges[STEM_INPUT].lowest, ranges[STEM_INPUT].highest = low * 100, high * 100
+        save(ranges, path)
+
+    monkeypatch.setattr(int8_module, "save_ranges", broken)
+
+
+def test_a_broken_range_is_refused_and_the_old_folder_kept(exported, monkeypatch,
+                                                           tmp_path: Path) -> None:
+    _break_one_range(monkeypatch)
+    no_repair = MixedPrecisionConfig(max_float_nodes=0)
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous export")
+    with pytest.raises(DegradedExportError, match="int8 .*missed target") as caught:
+        export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
+                     mixed_precision=no_repair, progress=False)
+    assert "--accept-degraded" in str(caught.value)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    missed = [r for r in caught.value.details.parity if r["ok"] is False]
+    assert missed and all(r["precision"] == "int8" for r in missed)
+    assert any(r["golden_cosine_mean"] < 0.99 or r["golden_cosine_min"] < 0.95 for r in missed)
+
+    report = export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
+                          mixed_precision=no_repair, accept_degraded=True, progress=False)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert set(manifest["degraded"]) == {"int8"}
+    assert report.warnings
+    with pytest.warns(DegradedPrecisionWarning, match="accept-degraded"):
+        Recognizer.load(out, backend="onnxruntime", precision="int8").close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per folder and precision
+        Recognizer.load(out, backend="onnxruntime", precision="int8").close()
+        Recognizer.load(out, backend="onnxruntime", precision="fp32").close()
+
+
+def test_mixed_precision_repairs_a_broken_range(exported, monkeypatch, tmp_path: Path) -> None:
+    _break_one_range(monkeypatch)
+    out = tmp_path / "artifacts"
+    report = export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
+                          progress=False)
+    stem = _reader_of_frames(out / "encoder.onnx")
+    recipe = load_manifest(out).extra["int8"]["encoder"]
+    for flavour in ("tensorrt", "cpu"):
+        assert stem in recipe[flavour]["recipe"]["float_nodes"], flavour
+        top = report.int8_report["flavours"][flavour]["nodes"][0]
+        assert top["node"] == stem and top["left_float"]
+    assert not load_manifest(out).extra["degraded"]
+
+
+def _reader_of_frames(fp32: Path) -> str:
+    graph = onnx.load(str(fp32)).graph
+    return next(n.name for n in graph.node if STEM_INPUT in n.input)
