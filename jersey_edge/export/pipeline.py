@@ -27,7 +27,7 @@ from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
 from .golden import Golden, build_golden, write_golden
-from .int8 import DEFAULT_MIXED, build_int8
+from .int8 import build_int8
 from .manifest_body import manifest_body
 from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
 from .parity import measure_parity
@@ -44,7 +44,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
                  fp16: bool = False, int8: bool = False, calib_size: int = 256,
                  calib_method: str = "percentile", golden_size: int = 24,
                  parity_split: str = "test", accept_degraded: bool = False,
-                 mixed_precision: MixedPrecisionConfig = DEFAULT_MIXED,
+                 mixed_precision: Optional[MixedPrecisionConfig] = None,
                  progress: bool = True) -> ExportReport:
     """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
     started = time.perf_counter()
@@ -107,7 +107,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
 
 def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: bool,
                   calib_frames: List[Path], probe_frames: List[Path],
-                  calibration: CalibrationConfig, mixed: MixedPrecisionConfig,
+                  calibration: CalibrationConfig, mixed: Optional[MixedPrecisionConfig],
                   progress: bool) -> Dict[str, Any]:
     """Every ONNX graph (and the TensorRT cache) into `stage`; their manifest sections."""
     graphs = _export_graphs(loaded, stage)

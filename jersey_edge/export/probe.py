@@ -5,7 +5,7 @@ measured here, on ONNX Runtime's CPU provider with its graph optimizations on, a
 """
 
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterator, Sequence
+from typing import Any, Dict, Iterator, Sequence
 
 import numpy as np
 import onnx
@@ -16,7 +16,7 @@ from ..runtime.artifacts import FRAMES
 BATCH = 16
 
 
-def session(model: onnx.ModelProto) -> object:
+def session(model: onnx.ModelProto) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -43,7 +43,7 @@ def run(model: onnx.ModelProto, frames: np.ndarray,
     """The named tensors (graph outputs or not), batch by batch."""
     sess = session(with_outputs(model, names))
     for start in range(0, len(frames), BATCH):
-        values = sess.run(list(names), {FRAMES: frames[start:start + BATCH]})  # type: ignore[attr-defined]
+        values = sess.run(list(names), {FRAMES: frames[start:start + BATCH]})
         yield dict(zip(names, values))
 
 

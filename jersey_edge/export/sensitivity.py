@@ -27,6 +27,7 @@ class MixedPrecisionConfig:
 
     Stricter than export's acceptance on golden frames (0.99 / 0.95) so that an unseen split
     still meets it; at most `max_float_nodes` are left in float to keep INT8's speed.
+    Per-flavour defaults: `int8.DEFAULT_MIXED`.
     """
 
     cosine_mean: float = 0.995
