@@ -18,7 +18,7 @@ import contextlib
 import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -150,10 +150,18 @@ def calibrate(model: Path, frames: Sequence[Path], preprocess: PreprocessConfig,
             calibrate_method=ort_method(config.method), extra_options=_calibrator_options(config),
         )
         reader = FrameBatches(frames, preprocess, config.batch_size, progress=bar)
-        for start in range(0, len(reader), config.batches_per_chunk):
-            reader.set_range(start, start + config.batches_per_chunk)
+        for start, end in _chunks(len(frames), config.batch_size, config.batches_per_chunk):
+            reader.set_range(start, end)
             calibrator.collect_data(reader)
         return calibrator.compute_data()
+
+
+def _chunks(frames: int, batch_size: int, per_chunk: int) -> List[Tuple[int, int]]:
+    """Batch ranges folded together; a short last batch gets a chunk of its own, because
+    ORT's histogram calibrators stack a chunk's batches into one array."""
+    full, rest = divmod(frames, batch_size)
+    ranges = [(start, min(start + per_chunk, full)) for start in range(0, full, per_chunk)]
+    return ranges + ([(full, full + 1)] if rest else [])
 
 
 def save_ranges(ranges: Any, path: Path) -> None:

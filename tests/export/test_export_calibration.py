@@ -57,3 +57,13 @@ def test_amax_accepts_scalar_and_array_ranges() -> None:
     ranges = {"a": SimpleNamespace(range_value=(np.float32(-3.0), np.float32(2.0))),
               "b": SimpleNamespace(range_value=(np.array([-1.0]), np.array([4.0])))}
     assert amax_by_tensor(ranges) == {"a": 3.0, "b": 4.0}
+
+
+def test_a_short_last_batch_is_calibrated_in_a_chunk_of_its_own() -> None:
+    from jersey_edge.export.calibration import _chunks
+
+    # ORT's histogram calibrators stack one chunk's batches: their shapes must agree
+    assert _chunks(70, 16, 4) == [(0, 4), (4, 5)]
+    assert _chunks(64, 16, 4) == [(0, 4)]
+    assert _chunks(5, 16, 4) == [(0, 1)]
+    assert _chunks(200, 16, 4) == [(0, 4), (4, 8), (8, 12), (12, 13)]
