@@ -26,6 +26,7 @@ from ..runtime.labels import number_to_digits
 from ..runtime.preprocess import PreprocessConfig
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
+from .probe import Fidelity
 from .reference import TorchReference
 from .sequences import chunks, sequence_frames, split_and_pad
 
@@ -105,8 +106,8 @@ def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord]
                       for name, runner in runners.items()}
         real = golden.frames[golden.mask > 0.5]
         reference_embeddings = reference.encode(real)
-        cosines = {name: _cosines(reference_embeddings, runner.encode(real))
-                   for name, runner in runners.items()}
+        fidelity = {name: Fidelity.of(reference_embeddings, runner.encode(real))
+                    for name, runner in runners.items()}
         split_out = _run_split(records, {reference.name: reference, **runners},
                                preprocess=preprocess, max_frames=max_frames, split=split,
                                progress=progress)
@@ -117,7 +118,7 @@ def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord]
             runner.close()
     truth = _digit_targets(records)
     rows = [_reference_row(split_out[reference.name], truth, split)]
-    rows += [_row(v, golden, golden_out[v.name], cosines[v.name], split_out[v.name],
+    rows += [_row(v, golden, golden_out[v.name], fidelity[v.name], split_out[v.name],
                   split_out[reference.name], truth, split) for v in variants]
     return Parity(rows=rows, padding_invariance=padding)
 
@@ -173,12 +174,6 @@ def _padding_gap(runner: Any, golden: Golden, max_frames: int) -> float:
     return float(max(np.abs(a - b).max() for a, b in zip(clean_out, noisy_out)))
 
 
-def _cosines(reference: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """Per-frame cosine similarity of two [N,E] embedding arrays."""
-    norms = np.linalg.norm(reference, axis=1) * np.linalg.norm(test, axis=1)
-    return (reference * test).sum(axis=1) / np.maximum(norms, 1e-12)
-
-
 def _digit_targets(records: Sequence[SequenceRecord]) -> Tuple[np.ndarray, np.ndarray]:
     digits = np.array([number_to_digits(r.label) for r in records], dtype=np.int64)
     digits = digits.reshape(-1, 2)
@@ -196,7 +191,7 @@ def _reference_row(out: Logits, truth: Tuple[np.ndarray, np.ndarray],
             "decided_acc_delta_points": None, "target": "reference", "ok": None}
 
 
-def _row(variant: Variant, golden: Golden, golden_out: Logits, cosines: np.ndarray, out: Logits,
+def _row(variant: Variant, golden: Golden, golden_out: Logits, fidelity: Fidelity, out: Logits,
          ref: Logits, truth: Tuple[np.ndarray, np.ndarray], split: str) -> Dict[str, Any]:
     max_abs = float(max(np.abs(golden_out[0] - golden.tens_logits).max(),
                         np.abs(golden_out[1] - golden.ones_logits).max()))
@@ -211,8 +206,8 @@ def _row(variant: Variant, golden: Golden, golden_out: Logits, cosines: np.ndarr
                            (truth[0][decided], truth[1][decided])) if decided.any() else None
     row = {"name": variant.name, "precision": variant.precision, "encoder": variant.encoder,
            "head": variant.head, "golden_max_abs_diff": max_abs,
-           "golden_agreement": golden_agree, "golden_cosine_mean": float(cosines.mean()),
-           "golden_cosine_min": float(cosines.min()), "split": split, "n": acc.n,
+           "golden_agreement": golden_agree, "golden_cosine_mean": fidelity.cosine_mean,
+           "golden_cosine_min": fidelity.cosine_min, "split": split, "n": acc.n,
            "number_acc": acc.number_acc if acc.n else None, "acc_delta_points": delta,
            "agreement": agreement, "decided_n": int(decided.sum()),
            "decided_agreement": decided_agreement, "decided_acc_delta_points": decided_delta,
@@ -220,7 +215,7 @@ def _row(variant: Variant, golden: Golden, golden_out: Logits, cosines: np.ndarr
     judged = acc.n >= MIN_JUDGED_SEQUENCES
     row["ok"] = _meets_target(variant, max_abs, golden_agree, delta if judged else None,
                               agreement if judged else None,
-                              (decided_agreement, decided_delta) if judged else None, cosines)
+                              (decided_agreement, decided_delta) if judged else None, fidelity)
     return row
 
 
@@ -239,11 +234,11 @@ def _agreement(a: Logits, b: Logits) -> float:
 def _meets_target(variant: Variant, max_abs: float, golden_agree: float,
                   delta: Optional[float], agreement: Optional[float],
                   decided: Optional[Tuple[Optional[float], Optional[float]]],
-                  cosines: np.ndarray) -> Optional[bool]:
+                  fidelity: Fidelity) -> Optional[bool]:
     if variant.precision == "fp32":
         return max_abs <= FP32_MAX_ABS and golden_agree == 1.0
     faithful = (variant.precision != "int8"
-                or (cosines.mean() >= INT8_MIN_COSINE_MEAN and cosines.min() >= INT8_MIN_COSINE))
+                or fidelity.meets(INT8_MIN_COSINE_MEAN, INT8_MIN_COSINE))
     if delta is None or agreement is None:
         return None if faithful else False  # too few sequences to judge accuracy on
     if variant.precision == "fp16":  # judged on decided sequences: ties may flip either way

@@ -52,14 +52,12 @@ def _float_initializer(model: onnx.ModelProto, present: Dict[str, onnx.TensorPro
     for name in (tensor.name, f"{tensor.name}{FLOAT_SUFFIX}"):
         if name in taken:
             continue
+        copy = _renamed(tensor, name)
         if name not in present:
-            copy = onnx.TensorProto()
-            copy.CopyFrom(tensor)
-            copy.name = name
             model.graph.initializer.append(copy)
             present[name] = copy
             return name
-        if present[name].SerializeToString() == _renamed(tensor, name).SerializeToString():
+        if present[name].SerializeToString() == copy.SerializeToString():
             return name
     raise ValueError(f"initializer {tensor.name} is defined twice with other values")
 
