@@ -130,11 +130,14 @@ def evaluate(
 
     result = run_evaluation(checkpoint, data_root=data_root, split=split, max_frames=max_frames,
                             out_dir=plots, json_out=json_out)
+    low, high = result.number_ci95
     typer.echo(f"{split} (max_frames={result.max_frames}, n={result.n}): number "
-               f"{result.number_acc:.4f}  tens {result.tens_acc:.4f}  ones {result.ones_acc:.4f}")
+               f"{result.number_acc:.4f} (95% CI {low:.3f}-{high:.3f})  "
+               f"tens {result.tens_acc:.4f}  ones {result.ones_acc:.4f}")
     if result.heldout is not None:
+        low, high = result.heldout["number_ci95"]
         typer.echo(f"held-out combinations (n={result.heldout['n']}): number "
-                   f"{result.heldout['number_acc']:.4f}")
+                   f"{result.heldout['number_acc']:.4f} (95% CI {low:.3f}-{high:.3f})")
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """Digit and number accuracy from logits, in numpy so training, export and bench share it."""
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 
@@ -41,9 +41,26 @@ class Accuracy:
     ones_acc: float
     n: int
 
-    def to_dict(self) -> Dict[str, float]:
-        return {"number_acc": self.number_acc, "tens_acc": self.tens_acc,
-                "ones_acc": self.ones_acc, "n": self.n}
+    def number_ci95(self) -> Tuple[float, float]:
+        return wilson_interval(round(self.number_acc * self.n), self.n)
+
+    def to_dict(self) -> Dict[str, object]:
+        return {"number_acc": self.number_acc, "number_ci95": list(self.number_ci95()),
+                "tens_acc": self.tens_acc, "ones_acc": self.ones_acc, "n": self.n}
+
+
+Z95 = 1.959964  # two-sided 95% quantile of the standard normal
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> Tuple[float, float]:
+    """95% Wilson score interval of a proportion: unlike the normal approximation it stays
+    inside [0, 1] and is honest at the n (100-300) and accuracies (50-100%) we report."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def accuracy(tens_logits: np.ndarray, ones_logits: np.ndarray,

@@ -4,7 +4,7 @@ and per label, plus tens/ones confusion matrices."""
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -29,15 +29,17 @@ class Evaluation:
     split: str
     max_frames: int
     number_acc: float
+    number_ci95: Tuple[float, float]  # Wilson interval: differences inside it are noise
     tens_acc: float
     ones_acc: float
     n: int
     per_label: Dict[int, float]
-    heldout: Optional[Dict[str, float]] = None
+    heldout: Optional[Dict[str, Any]] = None
     plots: Dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {**self.__dict__, "per_label": {str(k): v for k, v in self.per_label.items()}}
+        return {**self.__dict__, "number_ci95": list(self.number_ci95),
+                "per_label": {str(k): v for k, v in self.per_label.items()}}
 
 
 def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str = "test",
@@ -65,7 +67,8 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     logits = run(records, f"evaluate {split}")
     acc = logits.accuracy()
     result = Evaluation(split=split, max_frames=frames, number_acc=acc.number_acc,
-                        tens_acc=acc.tens_acc, ones_acc=acc.ones_acc, n=acc.n,
+                        number_ci95=acc.number_ci95(), tens_acc=acc.tens_acc,
+                        ones_acc=acc.ones_acc, n=acc.n,
                         per_label=_per_label(logits))
     heldout_root = Path(data_root) / HELDOUT
     if heldout_root.is_dir():
