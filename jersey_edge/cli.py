@@ -97,13 +97,21 @@ def train(
     workers: Annotated[Optional[int], typer.Option("--workers", help="Loader processes.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from last.pt.")] = False,
+    online_synth: Annotated[bool, typer.Option(
+        "--online-synth", help="Render fresh training sequences every epoch (the folder's "
+        "labels and generator settings; validation stays the folder's). Turns the trunk "
+        "cache off; best with several --workers or a GPU.")] = False,
+    online_sequences: Annotated[Optional[int], typer.Option(
+        "--online-sequences", help="Sequences rendered per epoch (default: as many as the "
+        "training split).")] = None,
 ) -> None:
     """Train the recognizer (EfficientNet-Lite0 + bi-GRU) on a dataset folder."""
     from .train.config import preset as make_preset
     from .train.loop import train as run_training
 
+    online = {"online_synth": True, "cache_trunk": False} if online_synth else {}
     config = make_preset(preset, epochs=epochs, batch_size=batch_size, seed=seed,
-                         workers=workers)
+                         workers=workers, online_sequences=online_sequences, **online)
     result = run_training(data_root, save_dir, config=config, resume=resume, device=device)
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "
                f"{result.best_epoch + 1}; {result.epochs_run} epochs in {result.seconds:.0f}s; "

@@ -6,7 +6,7 @@ In training every random choice (frame drop, augmentation, shuffling) is a funct
 
 import logging
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from .discovery import SequenceRecord
 from .transforms import to_input
 
 log = logging.getLogger("jersey_edge")
+View = TypeVar("View")
 
 
 def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
@@ -30,10 +31,8 @@ def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
     """Frames to feed for one sequence, at most max_frames, in time order.
 
     Evaluation spreads them by linspace, exactly like the runtime; with max_frames=1 it is the
-    single-frame baseline: the anchor if there is one, else the first frame. Training prepends
-    the anchor (the best single view), picks a random sorted subset of the rest (temporal
-    jitter: each epoch shows other frames of long sequences) and drops frames with
-    p=frame_drop, never the first.
+    single-frame baseline: the anchor if there is one, else the first frame. Training draws
+    them with `sample_views`.
     """
     anchor = record.anchor if use_anchor else None
     if not train:
@@ -42,9 +41,20 @@ def sample_frames(record: SequenceRecord, *, max_frames: int = 16, train: bool,
         return [record.frames[i] for i in linspace_indices(len(record.frames), max_frames)]
     if rng is None:
         raise InputError("training-time sampling needs an rng (numpy Generator)")
+    return sample_views(record.frames, anchor, max_frames=max_frames, rng=rng,
+                        frame_drop=frame_drop)
+
+
+def sample_views(frames: Sequence[View], anchor: Optional[View], *, max_frames: int,
+                 rng: np.random.Generator, frame_drop: float) -> List[View]:
+    """Training views of one sequence (frame paths on disk, or images rendered online).
+
+    The anchor (the best single view) comes first, then a random sorted subset of the frames
+    (temporal jitter: each epoch shows other frames of long sequences), each dropped with
+    p=frame_drop, never the first.
+    """
     lead = [anchor] if anchor is not None else []
-    picked = [record.frames[i]
-              for i in random_indices(len(record.frames), max_frames - len(lead), rng)]
+    picked = [frames[i] for i in random_indices(len(frames), max_frames - len(lead), rng)]
     kept = picked[:1] + [p for p in picked[1:] if rng.random() >= frame_drop]
     return lead + kept
 

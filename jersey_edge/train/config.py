@@ -24,6 +24,11 @@ class TrainConfig:
     train_frames: int = 16  # frames sampled per training sequence (fewer = faster epochs)
     frame_loss_weight: float = 0.0  # per-frame digit loss (train/frame_loss.py); 0 = off
     cache_trunk: bool = False  # train from cached frozen-trunk features (train/trunk_cache.py)
+    # Render fresh training sequences every epoch (data/online.py) instead of reading the
+    # training split; validation stays the folder's. online_sequences: per epoch (0 = as many
+    # as the training split holds). The frozen trunk then runs in every step (no cache).
+    online_synth: bool = False
+    online_sequences: int = 0
     frame_drop: float = 0.02
     use_anchor: bool = True
     augment: bool = True

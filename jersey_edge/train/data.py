@@ -9,6 +9,7 @@ import torch
 from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
 from ..data.discovery import discover
+from ..data.online import OnlineSynthDataset, folder_synth_config
 from ..data.splits import Splits, load_or_create_splits
 from ..model.net import JerseyNet
 from ..runtime.errors import InputError
@@ -53,17 +54,30 @@ def eval_loader(records: list, *, preprocess: PreprocessConfig, max_frames: int,
     return make_loader(dataset, batch_size=batch_size, shuffle=False, workers=workers, seed=0)
 
 
+def _train_set(data_root: Path, splits: Splits, config: TrainConfig,
+               preprocess: PreprocessConfig) -> SequenceDataset:
+    common: Dict[str, Any] = dict(preprocess=preprocess, max_frames=config.train_frames,
+                                  frame_drop=config.frame_drop,
+                                  use_anchor=config.use_anchor,
+                                  augment=AugmentConfig() if config.augment else None,
+                                  seed=config.seed)
+    if not config.online_synth:
+        return SequenceDataset(splits.train, train=True, **common)
+    if config.cache_trunk:
+        raise InputError("online synthesis renders new frames every epoch, so there is no "
+                         "trunk cache to build: turn cache_trunk off")
+    return OnlineSynthDataset(sorted({r.label for r in splits.train}),
+                              size=config.online_sequences or len(splits.train),
+                              synth=folder_synth_config(data_root), **common)
+
+
 def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
                     preprocess: PreprocessConfig, model: JerseyNet, device: torch.device,
                     progress: bool = True) -> TrainData:
     """Loaders of one run; with config.cache_trunk they serve cached trunk features
     (train/trunk_cache.py), built here with `model`'s frozen trunk."""
     splits = load_splits(data_root, save_dir, seed=config.seed)
-    train_set = SequenceDataset(
-        splits.train, preprocess=preprocess, max_frames=config.train_frames, train=True,
-        frame_drop=config.frame_drop, use_anchor=config.use_anchor,
-        augment=AugmentConfig() if config.augment else None, seed=config.seed,
-    )
+    train_set = _train_set(data_root, splits, config, preprocess)
     if not config.cache_trunk:
         return TrainData(
             splits=splits,

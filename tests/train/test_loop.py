@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from jersey_edge.model.net import load_checkpoint
-from jersey_edge.runtime.errors import CheckpointError
+from jersey_edge.runtime.errors import CheckpointError, InputError
 from jersey_edge.train.config import preset
 from jersey_edge.train.loop import train
 
@@ -103,3 +103,13 @@ def test_ema_warms_up_over_a_short_run(tiny_dataset, tmp_path, tiny_train_config
                    if v.is_floating_point())
 
     assert moved(ema) > 0.5 * moved(raw) > 0
+
+
+def test_training_on_online_sequences(tiny_dataset, tmp_path, tiny_train_config):
+    config = replace(tiny_train_config, epochs=1, online_synth=True, online_sequences=8,
+                     cache_trunk=False)
+    result = run(tiny_dataset, tmp_path, config)
+    assert result.epochs_run == 1
+    assert load_checkpoint(tmp_path / "best.pt").extra["train_config"]["online_synth"] is True
+    with pytest.raises(InputError, match="trunk cache"):
+        run(tiny_dataset, tmp_path / "cached", replace(config, cache_trunk=True))
