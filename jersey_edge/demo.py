@@ -32,6 +32,8 @@ class DemoPaths:
 class DemoSummary:
     seconds: Dict[str, float] = field(default_factory=dict)
     accuracy: Dict[str, float] = field(default_factory=dict)
+    # 95% Wilson intervals of the PyTorch accuracies: a gap inside them is not a result.
+    accuracy_ci95: Dict[str, Tuple[float, float]] = field(default_factory=dict)
     latency_ms: Dict[str, float] = field(default_factory=dict)
     predictions: List[Tuple[str, int, int, float]] = field(default_factory=list)
     files: Dict[str, str] = field(default_factory=dict)
@@ -108,10 +110,14 @@ def _evaluate(paths: DemoPaths, summary: DemoSummary) -> None:
     temporal = evaluate(paths.run / "best.pt", data_root=paths.data, out_dir=paths.reports)
     single = evaluate(paths.run / "best.pt", data_root=paths.data, max_frames=1,
                       out_dir=paths.reports)
-    summary.accuracy["test number (16 frames, PyTorch)"] = temporal.number_acc
-    summary.accuracy["test number (anchor only, PyTorch)"] = single.number_acc
+    results = {"test number (16 frames, PyTorch)": (temporal.number_acc, temporal.number_ci95),
+               "test number (anchor only, PyTorch)": (single.number_acc, single.number_ci95)}
     if temporal.heldout is not None:
-        summary.accuracy["held-out combinations (16 frames)"] = temporal.heldout["number_acc"]
+        results["held-out combinations (16 frames)"] = (
+            temporal.heldout["number_acc"], tuple(temporal.heldout["number_ci95"]))
+    for name, (value, interval) in results.items():
+        summary.accuracy[name] = value
+        summary.accuracy_ci95[name] = (round(interval[0], 4), round(interval[1], 4))
 
 
 def _bench(paths: DemoPaths, summary: DemoSummary, seconds: float) -> None:
