@@ -9,11 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Dict
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from jersey_edge.data.synth import DEFAULT_HELDOUT, SynthConfig, synthesize
 from jersey_edge.data.synth.config import resolve_labels
+from jersey_edge.data.synth.fonts import FONT_FILES, load_font
 from jersey_edge.data.synth.plan import plan_tracks
 from jersey_edge.runtime.errors import DatasetError, InputError
 
@@ -74,6 +76,7 @@ def test_manifest(synth: Path) -> None:
     manifest = json.loads((synth / "synth.json").read_text())
     assert manifest["generator"] == "jersey-edge synth" and manifest["version"] >= 1
     assert manifest["seed"] == 0
+    assert manifest["fonts"] == sorted(set(FONT_FILES))
     assert manifest["labels"] == [1, 12, 21] and manifest["heldout"] == [11]
     assert manifest["config"]["difficulty"] == SMALL.difficulty
     assert manifest["config"]["frames"] == list(SMALL.frames)
@@ -85,6 +88,19 @@ def test_manifest(synth: Path) -> None:
     assert all(0 <= q <= 1 for q in legibility["frame_quartiles"] + legibility["anchor_quartiles"])
     frames = len(list(synth.rglob("frame_*.jpg")))
     assert manifest["counts"]["frames"] == frames
+
+
+@pytest.mark.parametrize("face", sorted(set(FONT_FILES)))
+def test_every_number_face_draws_ten_distinct_digits(face: str) -> None:
+    font = load_font(face)
+    drawn = set()
+    for digit in "0123456789":
+        canvas = Image.new("L", (160, 160))
+        ImageDraw.Draw(canvas).text((20, 0), digit, font=font, fill=255)
+        ink = np.asarray(canvas) > 127
+        assert ink.sum() > 500, (face, digit)  # a glyph, not an empty box
+        drawn.add(ink.tobytes())
+    assert len(drawn) == 10, face
 
 
 def test_deterministic_and_worker_independent(synth: Path, tmp_path: Path) -> None:

@@ -1,4 +1,9 @@
-"""The DejaVu fonts shipped inside matplotlib: varied jersey lettering with nothing fetched."""
+"""Number faces shipped inside matplotlib: varied jersey lettering with nothing fetched.
+
+Three families of different construction (DejaVu: humanist sans, mono and serif; STIX: a
+Times-like serif; Computer Modern: a high-contrast didone, its sans and typewriter faces),
+upright and slanted, so no one glyph shape stands for a digit.
+"""
 
 import functools
 import importlib.util
@@ -17,9 +22,18 @@ FONT_FILES: Tuple[str, ...] = (
     "DejaVuSerif-Bold.ttf",
     "DejaVuSerif-Bold.ttf",
     "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSansMono-BoldOblique.ttf",
+    "DejaVuSerif-BoldItalic.ttf",
     "DejaVuSans.ttf",
     "DejaVuSansMono.ttf",
     "DejaVuSerif.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralBol.ttf",
+    "STIXGeneralBolIta.ttf",
+    "cmb10.ttf",
+    "cmb10.ttf",
+    "cmss10.ttf",
+    "cmtt10.ttf",
 )
 RENDER_SIZE = 120
 

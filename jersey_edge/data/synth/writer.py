@@ -23,11 +23,12 @@ from jersey_edge.runtime.errors import DatasetError, InputError
 from jersey_edge.runtime.fileio import atomic_write_text
 
 from .config import SynthConfig, resolve_labels
+from .fonts import FONT_FILES
 from .plan import HELDOUT, MAIN, TrackSpec, plan_tracks
 from .track import render_track
 
 GENERATOR = "jersey-edge synth"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: STIX and Computer Modern number faces beside DejaVu
 MANIFEST = "synth.json"
 IN_PROGRESS = ".synth-in-progress"
 ANCHOR = "anchor.jpg"
@@ -179,6 +180,7 @@ def _manifest(
         "version": GENERATOR_VERSION,
         "seed": seed,
         "config": asdict(config),
+        "fonts": sorted(set(FONT_FILES)),
         "labels": list(main),
         "heldout": list(held),
         "layout": f"[{HELDOUT}/]<label>/<track>/<sequence>/{frame_name(0)}... + {ANCHOR}",
