@@ -66,10 +66,21 @@ def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = 2000, seed: int
 
 
 def _synthesize(paths: DemoPaths, sequences: int, seed: int) -> None:
-    if (paths.data / SYNTH_MANIFEST).is_file():
-        print(f"reusing {paths.data} (delete it to regenerate)")
-        return
     from .data.synth import synthesize
+    from .data.synth.writer import GENERATOR_VERSION
+
+    manifest = paths.data / SYNTH_MANIFEST
+    if manifest.is_file():
+        try:
+            version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError, AttributeError):
+            version = None
+        print(f"reusing {paths.data} (delete it to regenerate)")
+        if version != GENERATOR_VERSION:
+            print(f"warning: {paths.data} was written by generator version {version}, this one "
+                  f"is {GENERATOR_VERSION}: its numbers are not comparable with the README's; "
+                  f"delete {paths.data} and {paths.run} to regenerate and retrain")
+        return
 
     synthesize(paths.data, sequences=sequences, seed=seed)
 

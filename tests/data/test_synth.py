@@ -14,7 +14,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from jersey_edge.data.synth import DEFAULT_HELDOUT, SynthConfig, synthesize
-from jersey_edge.data.synth.config import resolve_labels
+from jersey_edge.data.synth.block_digits import block_masks, sample_block_style
+from jersey_edge.data.synth.config import SHARES, resolve_labels
 from jersey_edge.data.synth.fonts import FONT_FILES, load_font
 from jersey_edge.data.synth.plan import plan_tracks
 from jersey_edge.runtime.errors import DatasetError, InputError
@@ -80,6 +81,8 @@ def test_manifest(synth: Path) -> None:
     assert manifest["labels"] == [1, 12, 21] and manifest["heldout"] == [11]
     assert manifest["config"]["difficulty"] == SMALL.difficulty
     assert manifest["config"]["frames"] == list(SMALL.frames)
+    for knob in SHARES + ("box_jitter",):  # every variety knob is on record
+        assert manifest["config"][knob] == getattr(SMALL, knob)
     assert manifest["counts"]["sequences"] == 4 and manifest["counts"]["heldout_sequences"] == 3
     per_label = manifest["splits"]["main"]["sequences_per_label"]
     assert sorted(per_label) == ["1", "12", "21"] and sum(per_label.values()) == 4
@@ -101,6 +104,21 @@ def test_every_number_face_draws_ten_distinct_digits(face: str) -> None:
         assert ink.sum() > 500, (face, digit)  # a glyph, not an empty box
         drawn.add(ink.tobytes())
     assert len(drawn) == 10, face
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_block_numerals_draw_ten_distinct_digits_with_open_counters(seed: int) -> None:
+    style = sample_block_style(np.random.default_rng(seed))
+    drawn = set()
+    for digit in "0123456789":
+        full, inner = block_masks(digit, style, 120, outline=7)
+        assert full.size == inner.size
+        fill, outlined = np.asarray(inner) > 127, np.asarray(full) > 127
+        assert fill.sum() > 1500 and (outlined & ~fill).sum() > 0, (style, digit)
+        drawn.add(fill.tobytes())
+    assert len(drawn) == 10, style
+    zero = np.asarray(block_masks("0", style, 120, outline=7)[0]) > 127
+    assert not zero[60, zero.shape[1] // 2]  # the middle of a 0 stays open, outline and all
 
 
 def test_deterministic_and_worker_independent(synth: Path, tmp_path: Path) -> None:
@@ -160,6 +178,9 @@ def test_interrupted_run_is_cleaned(tmp_path: Path) -> None:
         dict(workers=-1),
         dict(config=SynthConfig(difficulty=1.5)),
         dict(config=SynthConfig(frames=(0, 4))),
+        dict(config=SynthConfig(block_digits=1.5)),
+        dict(config=SynthConfig(distractors=-0.1)),
+        dict(config=SynthConfig(box_jitter=4.0)),
     ],
 )
 def test_bad_options_raise_input_error(tmp_path: Path, options: dict) -> None:

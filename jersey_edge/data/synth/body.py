@@ -9,6 +9,7 @@ import math
 from typing import List, Tuple
 
 from .canvas import Layer, Point
+from .fonts import load_font
 from .motion import FrameParams, Occluder
 from .style import Kit
 
@@ -106,6 +107,9 @@ def draw_occluder(layer: Layer, occ: Occluder) -> None:
         layer.polygon(lit, occ.colour)
         layer.limb((u, y - 1.3), (u, y - 0.8), 0.2, occ.skin)
         layer.ellipse((u, y - 1.75), 0.33, 0.43, occ.skin)
+        if occ.number is not None:
+            layer.text((u, y + 0.3), str(occ.number), 0.85 * r, occ.number_colour,
+                       load_font(occ.font))
     elif occ.kind == "arm":  # another player's arm reaching across: sleeve, forearm, hand
         dx, dy = math.cos(occ.angle), math.sin(occ.angle)
         shoulder = (occ.u - 3.0 * dx, occ.y - 3.0 * dy)

@@ -9,7 +9,7 @@ cheaper than per-pixel shapes and anti-aliases them; laid over the canvas it hid
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 Window = Tuple[slice, slice, np.ndarray, np.ndarray]  # rows, cols, X [1, w], Y [h, 1]
 Point = Tuple[float, float]
@@ -115,6 +115,28 @@ class Layer:
 
     def polygon(self, points: Sequence[Point], colour: Sequence[float], shade: float = 1.0) -> None:
         self.draw.polygon([self._xy(p) for p in points], fill=self._fill(colour, shade))
+        self.empty = False
+
+    def text(
+        self,
+        centre: Point,
+        text: str,
+        height: float,
+        colour: Sequence[float],
+        font: ImageFont.FreeTypeFont,
+    ) -> None:
+        """Flat print `height` body units tall, centred: another player's number."""
+        pixels = height * self.scale
+        if pixels < 2:
+            return
+        box = font.getbbox(text)
+        mask = Image.new("L", (int(box[2] - box[0]) + 2, int(box[3] - box[1]) + 2))
+        ImageDraw.Draw(mask).text((1 - box[0], 1 - box[1]), text, font=font, fill=255)
+        size = (max(1, round(mask.size[0] * pixels / mask.size[1])), max(1, round(pixels)))
+        mask = mask.resize(size, Image.BILINEAR)
+        x, y = self._xy(centre)
+        corner = (round(x - size[0] / 2), round(y - size[1] / 2))
+        self.image.paste(self._fill(colour, 0.9), corner, mask)
         self.empty = False
 
     def onto(self, canvas: Canvas) -> None:

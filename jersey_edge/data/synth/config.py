@@ -15,6 +15,7 @@ from jersey_edge.runtime.labels import MAX_NUMBER
 # Eight different tens digits and eight different ones digits; every digit still appears in
 # both positions in the main pool, as do the reversals (71, 82, 35, 97 ...).
 DEFAULT_HELDOUT: Tuple[int, ...] = (17, 28, 30, 46, 53, 65, 79, 92)
+SHARES = ("block_digits", "drop_shadow", "two_tone", "distractors", "interlace", "stadium_light")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class SynthConfig:
     0.55 aims at the benchmark's intended balance: nearly every sequence shows each digit
     clearly in *some* frame, while a good share of single frames (and some anchors) do not,
     so temporal fusion should beat the best single view by several points.
+
+    The shares below set how often each kind of variety appears (0 turns it off): they add
+    looks real footage has, each one no easier to read than the plain case.
     """
 
     difficulty: float = 0.55
@@ -34,10 +38,22 @@ class SynthConfig:
     aspect: Tuple[float, float] = (1.6, 2.2)
     jpeg_quality: Tuple[int, int] = (30, 90)
     sequences_per_track: Tuple[int, int] = (1, 3)
+    block_digits: float = 0.4  # kits with procedural block numerals instead of a font
+    drop_shadow: float = 0.2  # numbers with an offset shadow in a trim colour
+    two_tone: float = 0.15  # numbers whose lower part is filled in a second colour
+    distractors: float = 0.6  # passing players who show a number of their own
+    interlace: float = 0.12  # sequences from interlaced sources (combing on motion)
+    stadium_light: float = 0.3  # clips under tinted floodlights (sodium, LED, fluorescent)
+    box_jitter: float = 1.0  # scale of the tracker's frame-to-frame box jitter and slips
 
     def validate(self) -> None:
         if not 0.0 <= self.difficulty <= 1.0:
             raise InputError(f"difficulty must be within 0-1, got {self.difficulty}")
+        for name in SHARES:
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"{name} must be a share within 0-1, got {getattr(self, name)}")
+        if not 0.0 <= self.box_jitter <= 3.0:
+            raise InputError(f"box_jitter must be within 0-3, got {self.box_jitter}")
         for name in ("frames", "width", "aspect", "jpeg_quality", "sequences_per_track"):
             low, high = getattr(self, name)
             if not 0 < low <= high:

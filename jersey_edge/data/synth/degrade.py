@@ -1,8 +1,8 @@
 """The broadcast camera and codec: light, motion blur, focus, resolution, noise, JPEG.
 
-Order follows the physical chain (scene light -> lens/shutter -> sensor -> tracker crop
-resize -> codec) so the artefacts stack the way they do in real footage. JPEG encoding uses
-fixed parameters so the same frame always gives the same bytes.
+Order follows the physical chain (scene light -> lens/shutter -> interlaced fields ->
+sensor -> tracker crop resize -> codec) so the artefacts stack the way they do in real
+footage. JPEG encoding uses fixed parameters so the same frame always gives the same bytes.
 """
 
 import io
@@ -50,6 +50,15 @@ def _motion_blur(rgb: np.ndarray, length: float, angle: float) -> np.ndarray:
     return acc / (taps + 1)
 
 
+def _interlace(rgb: np.ndarray, shift: int) -> np.ndarray:
+    """Combing: the odd field was captured a moment later, displaced by the motion."""
+    if shift <= 0 or shift >= rgb.shape[1]:
+        return rgb
+    out = rgb.copy()
+    out[1::2, shift:] = rgb[1::2, :-shift]
+    return out
+
+
 class Camera:
     """Films the frames of one sequence; sensor noise comes from a per-sequence bank of
     Gaussian samples cropped at random offsets (drawing fresh normals per frame is slow)."""
@@ -67,6 +76,7 @@ class Camera:
     def film(self, rgb: np.ndarray, frame: FrameParams) -> bytes:
         """Scene [H, W, 3] float -> JPEG bytes, through the whole camera chain."""
         rgb = _motion_blur(_shadow(rgb, frame), frame.blur, frame.blur_angle)
+        rgb = _interlace(rgb, frame.interlace)
         image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
         image = _exposure(image, float(rgb.mean()), frame)
         if frame.defocus > 0.5:

@@ -7,13 +7,14 @@ digit a frame really shows.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .fonts import load_font
-from .style import Colour, Kit
+from .block_digits import BlockStyle, block_masks
+from .fonts import RENDER_SIZE, load_font
+from .style import Colour, Kit, Shadow
 
 BASE_RES = 96  # texture pixels per body unit (half the shoulder width)
 TEX_U = 1.25  # texture spans U in [-TEX_U, TEX_U] ...
@@ -21,6 +22,7 @@ TEX_Y = (-1.3, 1.1)  # ... and Y in this range, on the back and again on the fro
 TENS, ONES = 1, 2
 LETTERS = "ABCDEFGHIJKLMNOPRSTUVWYZ"
 Glyph = Tuple[np.ndarray, np.ndarray]  # (alpha [h, w], colour [h, w, 3])
+Face = Union[str, BlockStyle]  # a font file, or a procedural block construction
 
 
 @dataclass(frozen=True)
@@ -98,30 +100,76 @@ class _Sheet:
             self.digit[sy, sx] = np.where(part > 0.5, ident, self.digit[sy, sx])
 
 
+def _masks(char: str, face: Face, stroke: int) -> Tuple[Image.Image, Image.Image]:
+    """(fill with outline, fill alone) masks of one piece, drawn large."""
+    if isinstance(face, BlockStyle):
+        return block_masks(char, face, RENDER_SIZE, stroke)
+    font = load_font(face)
+    box = font.getbbox(char, stroke_width=stroke)
+    size = (box[2] - box[0] + 2, box[3] - box[1] + 2)
+    full, inner = Image.new("L", size), Image.new("L", size)
+    origin = (1 - box[0], 1 - box[1])
+    ImageDraw.Draw(full).text(
+        origin, char, font=font, fill=255, stroke_width=stroke, stroke_fill=255
+    )
+    ImageDraw.Draw(inner).text(origin, char, font=font, fill=255)
+    return full, inner
+
+
+def _fill(kit: Kit, shape: Tuple[int, int], decorated: bool) -> np.ndarray:
+    """The fill colour per pixel: the number colour, its lower part in a second tone."""
+    fill = np.broadcast_to(np.asarray(kit.number, np.float32), shape + (3,))
+    if decorated and kit.two_tone is not None:
+        lower, split = kit.two_tone
+        rows = np.arange(shape[0])[:, None, None] >= split * shape[0]
+        fill = np.where(rows, np.asarray(lower, np.float32), fill)
+    return fill
+
+
+def _with_shadow(alpha: np.ndarray, colour: np.ndarray, shadow: Shadow) -> Glyph:
+    """The glyph over a copy of itself offset down-right in the shadow colour."""
+    h, w = alpha.shape
+    dy, dx = max(1, round(shadow.dy * h)), max(1, round(shadow.dx * h))
+    top = np.zeros((h + dy, w + dx), np.float32)
+    under = np.zeros_like(top)
+    top[:h, :w], under[dy:, dx:] = alpha, alpha
+    paint = np.zeros(top.shape + (3,), np.float32)
+    paint[:h, :w] = colour
+    total = top + under * (1 - top)
+    mixed = paint * top[..., None] + np.asarray(shadow.colour, np.float32) * (
+        under * (1 - top)
+    )[..., None]
+    return total, mixed / np.maximum(total, 1e-6)[..., None]
+
+
 def _glyphs(
-    pieces: Sequence[str], kit: Kit, font: str, height: float, outline: Optional[Colour]
+    pieces: Sequence[str],
+    kit: Kit,
+    face: Face,
+    height: float,
+    outline: Optional[Colour],
+    decorated: bool = False,
 ) -> List[Glyph]:
-    """Per piece (a digit, or a whole word): alpha and colour, caps `height` units tall."""
-    face = load_font(font)
+    """Per piece (a digit, or a whole word): alpha and colour, caps `height` units tall.
+    `decorated` numbers get the kit's drop shadow and second tone."""
     stroke = 7 if outline is not None else 0
     out = []
     for char in pieces:
-        box = face.getbbox(char, stroke_width=stroke)
-        size = (box[2] - box[0] + 2, box[3] - box[1] + 2)
-        full, inner = Image.new("L", size), Image.new("L", size)
-        origin = (1 - box[0], 1 - box[1])
-        ImageDraw.Draw(full).text(
-            origin, char, font=face, fill=255, stroke_width=stroke, stroke_fill=255
-        )
-        ImageDraw.Draw(inner).text(origin, char, font=face, fill=255)
-        scale = height * BASE_RES / size[1]
-        new = (max(1, round(size[0] * scale * kit.condense)), max(1, round(size[1] * scale)))
-        full_a = np.asarray(full.resize(new, Image.LANCZOS), np.float32) / 255.0
+        full, inner = _masks(char, face, stroke)
+        scale = height * BASE_RES / full.size[1]
+        new = (max(1, round(full.size[0] * scale * kit.condense)), max(1, round(height * BASE_RES)))
+        full_a = np.clip(np.asarray(full.resize(new, Image.LANCZOS), np.float32) / 255.0, 0, 1)
         inner_a = np.asarray(inner.resize(new, Image.LANCZOS), np.float32) / 255.0
-        fill = np.asarray(kit.number, np.float32)
-        edge = np.asarray(outline if outline is not None else kit.number, np.float32)
-        colour = edge + (fill - edge) * inner_a[..., None]
-        out.append((np.clip(full_a, 0, 1), colour))
+        fill = _fill(kit, full_a.shape, decorated)
+        if outline is None:
+            colour = np.array(fill)
+        else:
+            edge = np.asarray(outline, np.float32)
+            colour = edge + (fill - edge) * np.clip(inner_a, 0, 1)[..., None]
+        glyph = (full_a, colour)
+        if decorated and kit.shadow is not None:
+            glyph = _with_shadow(full_a, colour, kit.shadow)
+        out.append(glyph)
     return out
 
 
@@ -173,19 +221,16 @@ def build_print(kit: Kit, label: int, rng: np.random.Generator) -> PrintTexture:
         _stamp_text(back, name, 0.0, -0.82, 0.02, 1.5, False)
     centre = float(rng.uniform(-0.1, 0.12)) + (0.08 if kit.has_name else -0.08)
     gap = float(rng.uniform(0.02, 0.1))
-    _stamp_text(
-        back, _glyphs(digits, kit, kit.font, height, kit.outline), 0.0, centre, gap, 1.8, True
-    )
+    face: Face = kit.block if kit.block is not None else kit.font
+    number = _glyphs(digits, kit, face, height, kit.outline, decorated=True)
+    _stamp_text(back, number, 0.0, centre, gap, 1.8, True)
     sponsor_y = -0.3
     if kit.chest_number == "large":
-        _stamp_text(
-            front, _glyphs(digits, kit, kit.font, 0.7, kit.outline), 0.0, 0.15, gap, 1.3, True
-        )
+        chest = _glyphs(digits, kit, face, 0.7, kit.outline, decorated=True)
+        _stamp_text(front, chest, 0.0, 0.15, gap, 1.3, True)
         sponsor_y = -0.68
     elif kit.chest_number == "small":
-        _stamp_text(
-            front, _glyphs(digits, kit, kit.font, 0.28, None), -0.45, -0.78, 0.03, 0.5, True
-        )
+        _stamp_text(front, _glyphs(digits, kit, face, 0.28, None), -0.45, -0.78, 0.03, 0.5, True)
     if kit.sponsor:
         word = _glyphs([_random_word(rng, 3, 7)], kit, "DejaVuSans-Bold.ttf", 0.26, None)
         _stamp_text(front, word, 0.0, sponsor_y, 0.02, 1.45, False)

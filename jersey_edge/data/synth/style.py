@@ -5,6 +5,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .block_digits import BlockStyle, sample_block_style
+from .config import SynthConfig
 from .fonts import FONT_FILES
 
 Colour = Tuple[float, float, float]
@@ -47,6 +49,15 @@ MIN_NUMBER_CONTRAST = 65.0
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """A drop shadow behind the number, offset down-right, in a trim colour."""
+
+    colour: Colour
+    dx: float  # fractions of the number's height
+    dy: float
+
+
+@dataclass(frozen=True)
 class Kit:
     primary: Colour
     secondary: Colour
@@ -59,6 +70,9 @@ class Kit:
     stripe: float
     sleeves: str  # short | long | none (basketball vests)
     font: str
+    block: Optional[BlockStyle]  # procedural block digits instead of the font's
+    shadow: Optional[Shadow]
+    two_tone: Optional[Tuple[Colour, float]]  # lower fill colour and where it starts, 0-1
     condense: float
     has_name: bool
     sponsor: bool
@@ -101,11 +115,24 @@ def _number_colour(
     return max((dark, bright), key=lambda c: min(abs(luma(c) - luma(b)) for b in backs))
 
 
-def sample_kit(rng: np.random.Generator) -> Kit:
+def _two_tone(
+    rng: np.random.Generator, primary: Colour, secondary: Colour, number: Colour, busy: bool
+) -> Optional[Tuple[Colour, float]]:
+    """A second fill colour for the lower part of the number, itself readable on the shirt
+    and clearly unlike the first (else there is no second tone)."""
+    for _ in range(4):
+        lower = _number_colour(rng, primary, secondary, busy)
+        if float(np.abs(np.subtract(lower, number)).sum()) >= 90:
+            return lower, float(rng.uniform(0.4, 0.65))
+    return None
+
+
+def sample_kit(rng: np.random.Generator, config: SynthConfig) -> Kit:
     primary = _jitter(rng, _pick(rng, KIT_COLOURS), 14)
     secondary = _jitter(rng, _pick(rng, KIT_COLOURS), 14)
     pattern = str(_pick(rng, PATTERNS))
-    number = _number_colour(rng, primary, secondary, pattern in ("stripes", "hoops", "halves"))
+    busy = pattern in ("stripes", "hoops", "halves")
+    number = _number_colour(rng, primary, secondary, busy)
     venue = str(_pick(rng, VENUES))
     sleeves = "none" if venue == "court" and rng.random() < 0.6 else "short"
     if sleeves == "short" and rng.random() < 0.15:
@@ -113,6 +140,16 @@ def sample_kit(rng: np.random.Generator) -> Kit:
     outline = None
     if rng.random() < 0.35:
         outline = _jitter(rng, secondary if rng.random() < 0.5 else primary, 10)
+    block = sample_block_style(rng) if rng.random() < config.block_digits else None
+    shadow = None
+    if rng.random() < config.drop_shadow:
+        tones: Tuple[Colour, ...] = (secondary, (25.0, 25.0, 30.0), primary)
+        tone = tones[int(rng.integers(len(tones)))]
+        dx, dy = (float(v) for v in rng.uniform(0.03, 0.08, 2))
+        shadow = Shadow(_jitter(rng, tone, 10), dx, dy)
+    two_tone = None
+    if rng.random() < config.two_tone:
+        two_tone = _two_tone(rng, primary, secondary, number, busy)
     return Kit(
         primary=primary,
         secondary=secondary,
@@ -125,6 +162,9 @@ def sample_kit(rng: np.random.Generator) -> Kit:
         stripe=float(rng.uniform(0.14, 0.32)),
         sleeves=sleeves,
         font=str(_pick(rng, FONT_FILES)),
+        block=block,
+        shadow=shadow,
+        two_tone=two_tone,
         condense=float(rng.uniform(0.72, 1.1)),
         has_name=bool(rng.random() < 0.6),
         sponsor=bool(rng.random() < 0.7),

@@ -73,7 +73,7 @@ def _render(kit: Kit, tex: PrintTexture, motion: SequenceMotion, rng: np.random.
 
 def render_track(spec: TrackSpec, config: SynthConfig) -> List[RenderedSequence]:
     rng = np.random.default_rng([spec.seed[0], 1, spec.seed[1]])
-    kit = sample_kit(rng)
+    kit = sample_kit(rng, config)
     tex = build_print(kit, spec.label, rng)
     centres = [tex.back_centre(d) for d in (TENS, ONES) if tex.back_ink(d) > 0]
     out = []

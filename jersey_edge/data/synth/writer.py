@@ -28,7 +28,8 @@ from .plan import HELDOUT, MAIN, TrackSpec, plan_tracks
 from .track import render_track
 
 GENERATOR = "jersey-edge synth"
-GENERATOR_VERSION = 2  # 2: STIX and Computer Modern number faces beside DejaVu
+# 3: block numerals, shadows, two tones, distractors, interlace, floodlights, box jitter
+GENERATOR_VERSION = 3
 MANIFEST = "synth.json"
 IN_PROGRESS = ".synth-in-progress"
 ANCHOR = "anchor.jpg"
