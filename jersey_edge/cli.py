@@ -1,27 +1,48 @@
 """The `jersey-edge` command line: thin wrappers over keyword-only library functions.
 
 Every library error is a `JerseyEdgeError`; `main` turns it into one line on stderr and
-exit code 2 (a traceback only with --debug). Heavy modules are imported inside commands so
-`jersey-edge --help` and `predict` stay fast and torch-free.
+exit code 2. Anything else is a bug: one line and exit code 3. Ctrl-C: one line and 130.
+--debug shows the traceback instead of the one line. Heavy modules are imported inside
+commands so `jersey-edge --help` and `predict` stay fast and torch-free.
 """
 
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Union
 
 import typer
+from PIL import Image
+from typer.core import TyperGroup
 from typing_extensions import Annotated
 
 from .runtime.errors import DegradedExportError, InputError, JerseyEdgeError
+
+if TYPE_CHECKING:
+    from .runtime.prediction import Prediction
 
 DEFAULT_DATA = Path("data/synth")
 DEFAULT_RUN = Path("runs/demo")
 DEFAULT_ARTIFACTS = Path("artifacts")
 DEFAULT_REPORTS = Path("reports")
+PREDICT_CHUNK = 32  # sequence folders decoded and encoded together: bounds predict's memory
+
+
+class _Commands(TyperGroup):
+    """The root command group: Ctrl-C inside a command ends in one line and exit 130
+    (typer would exit 130 without a word)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
 
 app = typer.Typer(
+    cls=_Commands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -96,7 +117,9 @@ def train(
     seed: Annotated[Optional[int], typer.Option("--seed")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Loader processes.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from last.pt.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue from last.pt with its recipe; --epochs then sets a new "
+        "total (not fewer than already run).")] = False,
     online_synth: Annotated[bool, typer.Option(
         "--online-synth", help="Render fresh training sequences every epoch (the folder's "
         "labels and generator settings; validation stays the folder's). Turns the trunk "
@@ -112,7 +135,8 @@ def train(
     online = {"online_synth": True, "cache_trunk": False} if online_synth else {}
     config = make_preset(preset, epochs=epochs, batch_size=batch_size, seed=seed,
                          workers=workers, online_sequences=online_sequences, **online)
-    result = run_training(data_root, save_dir, config=config, resume=resume, device=device)
+    result = run_training(data_root, save_dir, config=config, resume=resume, epochs=epochs,
+                          device=device)
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "
                f"{result.best_epoch + 1}; {result.epochs_run} epochs in {result.seconds:.0f}s; "
                f"checkpoint {save_dir / 'best.pt'}")
@@ -291,17 +315,74 @@ def predict(
     threads: Threads = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Read the jersey number of each sequence folder with the exported model."""
+    """Read the jersey number of each sequence folder with the exported model.
+
+    A folder that cannot be read gets an `error:` line and the others go on; the exit code
+    is then 2."""
     from .runtime import Recognizer
+
+    failed = 0
+    with Recognizer.load(artifacts, backend, precision, threads=threads) as rec:
+        for start in range(0, len(sequence_dirs), PREDICT_CHUNK):
+            failed += _predict_chunk(rec, sequence_dirs[start:start + PREDICT_CHUNK], as_json)
+    if failed:
+        raise typer.Exit(code=2)
+
+
+# A folder's prediction, or the message saying why it has none.
+Outcome = Union["Prediction", str]
+
+
+def _predict_chunk(rec: Any, folders: List[Path], as_json: bool) -> int:
+    """Read, predict and print one chunk of folders; returns how many of them failed."""
     from .runtime.discovery import sequence_frames
 
-    sequences = [sequence_frames(d) for d in sequence_dirs]
-    with Recognizer.load(artifacts, backend, precision, threads=threads) as rec:
-        for folder, prediction in zip(sequence_dirs, rec.predict_batch(sequences)):
-            if as_json:
-                typer.echo(json.dumps({"sequence": str(folder), **prediction.to_dict()}))
-            else:
-                typer.echo(f"{folder}\t{prediction.number}\t{prediction.confidence:.3f}")
+    outcomes: Dict[Path, Outcome] = {}
+    ready: List[Tuple[Path, Any]] = []
+    for folder in folders:
+        try:
+            ready.append((folder, rec.preprocess(sequence_frames(folder))))
+        except JerseyEdgeError as exc:
+            outcomes[folder] = str(exc)
+    outcomes.update(_predict_ready(rec, ready))
+    return sum(not _print_outcome(folder, outcomes[folder], as_json) for folder in folders)
+
+
+def _predict_ready(rec: Any, ready: List[Tuple[Path, Any]]) -> List[Tuple[Path, Outcome]]:
+    """One encoder pass for the whole chunk; if that fails, one pass per folder, so only the
+    folder that causes the failure fails."""
+    if not ready:
+        return []
+    try:
+        predictions = rec.predict_preprocessed([frames for _, frames in ready])
+    except JerseyEdgeError as exc:
+        if len(ready) == 1:
+            return [(ready[0][0], str(exc))]
+        return [outcome for item in ready for outcome in _predict_ready(rec, [item])]
+    return [(folder, prediction) for (folder, _), prediction in zip(ready, predictions)]
+
+
+def _print_outcome(folder: Path, outcome: Outcome, as_json: bool) -> bool:
+    """The result line on stdout, or an error line on stderr; False for an error."""
+    if isinstance(outcome, str):
+        return _folder_error(folder, outcome)
+    if not as_json:
+        typer.echo(f"{folder}\t{outcome.number}\t{outcome.confidence:.3f}")
+        return True
+    try:
+        # allow_nan=False: a NaN token would make the line unreadable to strict JSON parsers.
+        line = json.dumps({"sequence": str(folder), **outcome.to_dict()}, allow_nan=False)
+    except ValueError:
+        return _folder_error(folder, "the model's scores for it are not finite (NaN or inf)")
+    typer.echo(line)
+    return True
+
+
+def _folder_error(folder: Path, message: str) -> bool:
+    """One stderr line per failed folder, naming the folder once; always False."""
+    named = message if message.startswith(str(folder)) else f"{folder}: {message}"
+    typer.echo(f"error: {_one_line(named)}", err=True)
+    return False
 
 
 def _names(text: Optional[str]) -> Optional[List[str]]:
@@ -319,13 +400,27 @@ def _int_list(text: Optional[str], option: str) -> Optional[List[int]]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    # Our own pixel limit refuses such frames with one line; Pillow's warning would be a second.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     try:
         app(args=args, standalone_mode=True)
     except JerseyEdgeError as exc:
-        if "--debug" in args:
+        if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+        _fail(str(exc), 2)
+    except KeyboardInterrupt:  # outside a command, e.g. while typer parses the arguments
+        _fail("interrupted", 130)
+    except Exception as exc:  # a bug: still one line, the traceback is a --debug away
+        if debug:
+            raise
+        _fail(f"internal error ({type(exc).__name__}): {exc}; re-run with --debug", 3)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {_one_line(message)}", err=True)
+    raise SystemExit(code) from None

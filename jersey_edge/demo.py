@@ -61,7 +61,7 @@ def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = 2000, seed: int
     summary.seconds["total"] = round(sum(summary.seconds.values()), 1)
     summary.files["summary"] = str(paths.reports / "demo_summary.json")
     atomic_write_text(paths.reports / "demo_summary.json",
-                      json.dumps(summary.to_dict(), indent=2) + "\n")
+                      json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n")
     return summary
 
 

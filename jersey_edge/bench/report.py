@@ -78,5 +78,5 @@ class BenchReport:
 
 def write_json(report: BenchReport, path: Path) -> Path:
     path = Path(path)
-    atomic_write_text(path, json.dumps(report.to_dict(), indent=2) + "\n")
+    atomic_write_text(path, json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
     return path

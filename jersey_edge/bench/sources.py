@@ -63,7 +63,8 @@ def open_reference(manifest: Manifest, checkpoint: Optional[Path],
 
 def test_records(reference: Reference, data_root: Optional[Path],
                  notes: List[str]) -> Optional[list]:
-    """The checkpoint's own test split (splits.json beside it, same seed), or None."""
+    """The checkpoint's own test split (splits.json beside it, same seed), or None when
+    the dataset is not here; DatasetError when it changed since training."""
     from ..train.config import TrainConfig
     from ..train.data import load_splits
 

@@ -46,7 +46,8 @@ def time_streaming(recognizer: Recognizer, paths: Sequence[Path], *, window: int
     """Frames are decoded to uint8 arrays first (a tracker hands over decoded crops); an
     update still pays the resize/normalise of its one frame, the full re-run gets its
     frames preprocessed, as `predict_preprocessed` is meant to be used."""
-    decoded = [np.asarray(load_rgb(p)) for p in paths]
+    pad = recognizer.manifest.preprocess.pad_value
+    decoded = [np.asarray(load_rgb(p, pad_value=pad)) for p in paths]
     stream = recognizer.stream(window=window)
     for frame in itertools.islice(itertools.cycle(decoded), window):
         stream.update(TRACK, frame)  # fill the window: every timed update sees a full one

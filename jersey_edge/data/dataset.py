@@ -158,7 +158,7 @@ class SequenceDataset(Dataset):
 
     def _load(self, path: Path) -> Optional[Image.Image]:
         try:
-            return load_rgb(path)
+            return load_rgb(path, pad_value=self.preprocess.pad_value)
         except InputError as exc:
             if path not in self._warned:
                 self._warned.add(path)

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from PIL import Image
-
 from ..runtime.discovery import split_sequence_folder
 from ..runtime.errors import DatasetError, InputError
 from ..runtime.labels import parse_label
+from ..runtime.preprocess import DECODE_ERRORS, open_frame
 
 log = logging.getLogger("jersey_edge")
 
@@ -25,6 +24,8 @@ log = logging.getLogger("jersey_edge")
 HELDOUT = "heldout"
 
 LAYOUTS = "ROOT/<label>/<sequence>/*.jpg or ROOT/<label>/<track>/<sequence>/*.jpg"
+
+DUPLICATE = "same folder as another sequence (symlink)"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def discover(root: Path, *, min_frames: int = 1) -> Discovery:
             skipped["not a label folder"] += 1
             continue
         records.extend(_label_records(root, folder, label, min_frames, skipped))
+    records = _without_linked_copies(root, records, skipped)
     records.sort(key=lambda r: (r.label, r.sequence))
     counts = dict(sorted(skipped.items()))
     if not records:  # the error names the skips itself: one line, no warning before it
@@ -101,6 +103,23 @@ def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
     return out
 
 
+def _without_linked_copies(root: Path, records: List[SequenceRecord],
+                           skipped: Counter) -> List[SequenceRecord]:
+    """One record per real folder: a symlink (`44 -> 4`) would put the same frames in train
+    and test. The copy reached without links wins (its path is its label), else the first."""
+    real_root = root.resolve()
+    by_folder: Dict[Path, List[SequenceRecord]] = {}
+    for record in records:
+        by_folder.setdefault((root / record.sequence).resolve(), []).append(record)
+    kept = []
+    for folder, copies in by_folder.items():
+        copies.sort(key=lambda r: (real_root / r.sequence != folder, r.label, r.sequence))
+        kept.append(copies[0])
+        if len(copies) > 1:
+            skipped[DUPLICATE] += len(copies) - 1
+    return kept
+
+
 def _images(folder: Path, skipped: Counter) -> Optional[Tuple[List[Path], Optional[Path]]]:
     """Readable frames and anchor of a folder, broken files counted and left out; None when
     the folder holds no image files at all (so it is not a sequence)."""
@@ -127,14 +146,15 @@ def _images(folder: Path, skipped: Counter) -> Optional[Tuple[List[Path], Option
 
 
 def _image_problem(path: Path) -> Optional[str]:
-    """Cheap header check (no decoding): a 30k-image dataset is scanned in seconds."""
+    """Cheap header check (no decoding): a 30k-image dataset is scanned in seconds. Only
+    JPEG/PNG headers are read, as the loader will read them; any other format is unreadable."""
     try:
         if path.stat().st_size == 0:
             return "empty image file"
-        with Image.open(path) as img:
+        with open_frame(path) as img:
             if img.width < 1 or img.height < 1:
                 return "unreadable image"
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except DECODE_ERRORS:
         return "unreadable image"
     return None
 

@@ -5,20 +5,21 @@ hold JPEGs (both real layouts), rows come from different labels, chosen by seed.
 """
 
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from jersey_edge.runtime.discovery import split_sequence_folder
 from jersey_edge.runtime.errors import DatasetError, InputError
 from jersey_edge.runtime.fileio import atomic_path
 from jersey_edge.runtime.labels import parse_label
+from jersey_edge.runtime.preprocess import load_rgb
 
 CELL = (64, 112)  # every frame is fitted into this box, keeping its aspect
 CAPTION = 14  # row caption strip height
 TAG = 11  # per-cell tag strip height
 BACKGROUND = (40, 40, 40)
-ANCHOR = "anchor.jpg"
 
 
 def _sequences(root: Path) -> Dict[int, List[Path]]:
@@ -52,8 +53,8 @@ def _pick(found: Dict[int, List[Path]], rows: int, seed: int) -> List[Tuple[int,
 
 def _cells(folder: Path, count: int) -> List[Tuple[str, Path]]:
     """The anchor (if any) then frames spread evenly over the sequence: (tag, path)."""
-    frames = sorted(p for p in folder.glob("*.jpg") if p.name != ANCHOR)
-    cells = [("anchor", folder / ANCHOR)] if (folder / ANCHOR).is_file() else []
+    frames, anchor = split_sequence_folder(folder)
+    cells = [("anchor", anchor)] if anchor is not None else []
     room = count - len(cells)
     if frames and room > 0:
         picks = np.unique(
@@ -63,9 +64,12 @@ def _cells(folder: Path, count: int) -> List[Tuple[str, Path]]:
     return cells[:count]
 
 
-def _fit(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        image = image.convert("RGB")
+def _fit(path: Path) -> Optional[Image.Image]:
+    """The frame fitted into a cell, or None when it cannot be decoded (as training skips it)."""
+    try:
+        image = load_rgb(path)
+    except InputError:
+        return None
     scale = min(CELL[0] / image.width, CELL[1] / image.height)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.NEAREST if scale >= 1 else Image.BILINEAR)
@@ -105,10 +109,12 @@ def contact_sheet(
         for c, (tag, path) in enumerate(_cells(folder, frames_per_row)):
             image = _fit(path)
             left = c * CELL[0]
-            sheet.paste(
-                image, (left + (CELL[0] - image.width) // 2, top + CAPTION + CELL[1] - image.height)
-            )
-            colour = (255, 210, 60) if tag == "anchor" else (190, 190, 190)
+            if image is None:
+                tag, colour = f"{tag} bad", (255, 90, 90)
+            else:
+                sheet.paste(image, (left + (CELL[0] - image.width) // 2,
+                                    top + CAPTION + CELL[1] - image.height))
+                colour = (255, 210, 60) if tag == "anchor" else (190, 190, 190)
             draw.text((left + 2, top + CAPTION + CELL[1]), f"{label} {tag}", fill=colour, font=font)
     with atomic_path(out) as tmp:
         sheet.save(tmp, format="PNG")

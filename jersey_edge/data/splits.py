@@ -98,38 +98,68 @@ def _check_fractions(fractions: Tuple[float, float, float]) -> None:
 
 def load_or_create_splits(records: Sequence[SequenceRecord], cache: Path, *,
                           seed: int = 0) -> Splits:
-    """Reuse the split cached in `cache` (a splits.json path) if it was made from this very
-    dataset with this seed; otherwise split again, warn loudly, and rewrite the cache."""
+    """Training's split: reuse the one cached in `cache` (a splits.json path) if it was made
+    from this very dataset with this seed; otherwise split again, warn loudly, and rewrite
+    the cache. Only training may do this (see `read_splits`)."""
     cache = Path(cache)
-    digest = fingerprint(records)
-    cached = _read_cache(cache)
-    if cached is not None:
-        reason = _stale_reason(cached, records, digest, seed)
-        if reason is None:
-            splits = _from_ids(cached, records)
-            if splits is not None:
-                return splits
-            reason = "it names sequences that are not in the dataset"
-        log.warning("SPLIT CACHE INVALIDATED: %s was made for another dataset or seed (%s); "
+    splits, reason = _cached_splits(records, cache, seed)
+    if splits is not None:
+        return splits
+    if reason is not None:
+        log.warning("SPLIT CACHE INVALIDATED: %s does not fit this dataset and seed (%s); "
                     "re-splitting, so metrics are not comparable with runs on the old split",
                     cache, reason)
     splits = split_records(records, seed=seed)
-    payload = {"version": CACHE_VERSION, "seed": seed, "fingerprint": digest, **splits.ids()}
+    payload = {"version": CACHE_VERSION, "seed": seed, "fingerprint": fingerprint(records),
+               **splits.ids()}
     atomic_write_text(cache, json.dumps(payload, indent=1) + "\n")
     return splits
 
 
-def _read_cache(cache: Path) -> Optional[dict]:
+def read_splits(records: Sequence[SequenceRecord], cache: Path, *, seed: int = 0) -> Splits:
+    """The split a run was trained on, for commands that only read the run folder: never
+    writes. Re-splitting a dataset that changed since training could put training tracks
+    into "test", so a cache that does not fit is a DatasetError. Without a cache (a
+    checkpoint moved without its run folder) the split is made in memory, as training would."""
+    cache = Path(cache)
+    splits, reason = _cached_splits(records, cache, seed)
+    if splits is not None:
+        return splits
+    if reason is not None:
+        raise DatasetError(f"{cache} does not fit this dataset and seed ({reason}), so the "
+                           "split the run was trained on cannot be rebuilt and its test split "
+                           "could hold training tracks; use the dataset the run was trained "
+                           "on as it was then, or train again on this one")
+    log.warning("no %s beside the checkpoint: splitting this dataset in memory with seed %d; "
+                "this is the run's split only if the dataset has not changed since training",
+                cache.name, seed)
+    return split_records(records, seed=seed)
+
+
+def _cached_splits(records: Sequence[SequenceRecord], cache: Path,
+                   seed: int) -> Tuple[Optional[Splits], Optional[str]]:
+    """(the cached split, None) if `cache` fits `records` and `seed`, else (None, why not);
+    (None, None) when there is no cache at all."""
     if not cache.is_file():
-        return None
+        return None, None
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not all(
-                isinstance(data.get(name), list) for name in SPLIT_NAMES):
-            raise ValueError("missing split lists")
+        cached = _read_cache(cache)
     except (OSError, ValueError) as exc:
-        log.warning("SPLIT CACHE INVALIDATED: %s is unreadable (%s); re-splitting", cache, exc)
-        return None
+        return None, f"unreadable: {exc}"
+    reason = _stale_reason(cached, records, fingerprint(records), seed)
+    if reason is not None:
+        return None, reason
+    splits = _from_ids(cached, records)
+    if splits is None:
+        return None, "it names sequences that are not in the dataset"
+    return splits, None
+
+
+def _read_cache(cache: Path) -> dict:
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(
+            isinstance(data.get(name), list) for name in SPLIT_NAMES):
+        raise ValueError("missing split lists")
     return data
 
 

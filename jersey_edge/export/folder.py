@@ -6,22 +6,28 @@ On Linux the swap is one `renameat2(RENAME_EXCHANGE)` call, so at every instant 
 either the old complete export or the new one. Where that call is missing (other OSes, old
 glibc, file systems without it) it falls back to two renames, which leave a window of a few
 microseconds in which `out` does not exist. Stray `.tmp-`/`.old-` folders of an earlier,
-killed export are removed by the next export to the same destination.
+killed export are removed by the next export to the same destination. A destination that
+is a symbolic link is followed: the folder it points to is replaced, the link stays.
 """
 
 import contextlib
 import ctypes
 import errno
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from ..runtime.errors import InputError
+from ..runtime.fileio import current_umask, fsync_dir
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+# What mkdtemp puts after the prefix: no dot, so `.a.tmp-b.tmp-x` (an export to `a.tmp-b`)
+# is never taken for a stray of an export to `a`.
+_RANDOM_SUFFIX = re.compile(r"[a-z0-9_]+")
 
 
 def _staging_prefix(out: Path) -> str:
@@ -32,19 +38,32 @@ def _retired_prefix(out: Path) -> str:
     return f".{out.name}.old-"
 
 
+def _is_stray(name: str, out: Path) -> bool:
+    """Exactly a staging or retired name of `out` (no glob: `a[12]` must not match `a1`)."""
+    return any(name.startswith(prefix) and _RANDOM_SUFFIX.fullmatch(name[len(prefix):])
+               for prefix in (_staging_prefix(out), _retired_prefix(out)))
+
+
 def remove_strays(out: Path) -> None:
     """Delete leftovers of an export to `out` that was killed. Exports to one destination
     are not meant to run concurrently; a second one would lose its staging folder here."""
     if not out.parent.is_dir():
         return
-    for prefix in (_staging_prefix(out), _retired_prefix(out)):
-        for stray in sorted(out.parent.glob(prefix + "*")):
+    for stray in sorted(out.parent.iterdir()):
+        if _is_stray(stray.name, out):
             shutil.rmtree(stray, ignore_errors=True)
+
+
+def destination(out: Path) -> Path:
+    """The folder an export to `out` replaces: a symbolic link's target, so the link keeps
+    pointing at the new export (swapping the link itself would leave a stray behind)."""
+    return out.resolve() if out.is_symlink() else out
 
 
 @contextlib.contextmanager
 def staging_folder(out: Path) -> Iterator[Path]:
     """A fresh empty folder beside `out`; removed again unless `publish` moved it in."""
+    out = destination(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder; choose another path")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +78,9 @@ def staging_folder(out: Path) -> Iterator[Path]:
 
 def publish(staging: Path, out: Path) -> None:
     """Move the complete `staging` folder to `out`, replacing any previous export there."""
+    out = destination(out)
     _share(staging)
-    _fsync_dir(staging)  # its files were fsynced by atomic_path; now its entries
+    fsync_dir(staging)  # its files were fsynced by atomic_path; now its entries
     if not out.exists():
         os.rename(staging, out)
     elif not _exchange(staging, out):
@@ -69,15 +89,14 @@ def publish(staging: Path, out: Path) -> None:
         os.rename(staging, out)
         staging = retired
     # `staging` now names the previous export.
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
     shutil.rmtree(staging, ignore_errors=True)
 
 
 def _share(folder: Path) -> None:
     """mkdtemp/mkstemp create 0700/0600 entries; an artifacts folder is meant to be read by
     other users and services (and copied to devices), so give it the umask's usual modes."""
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     folder.chmod(0o777 & ~umask)
     for path in folder.iterdir():
         if path.is_file():
@@ -98,12 +117,3 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV):
         return False
     raise OSError(code, f"cannot swap {a} and {b}: {os.strerror(code)}")
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # some file systems refuse fsync on directories
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

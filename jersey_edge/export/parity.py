@@ -125,8 +125,9 @@ def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord]
 
 def _open(manifest: Any, variant: Variant) -> Recognizer:
     """Sessions over the manifest-verified files, as the runtime's ORT CPU backend opens them."""
-    encoder = OnnxRuntimeSession(str(manifest.verify(variant.encoder)), providers=CPU)
-    head = OnnxRuntimeSession(str(manifest.verify(variant.head)), providers=CPU)
+    encoder = OnnxRuntimeSession(manifest.read(variant.encoder), name=variant.encoder,
+                                 providers=CPU)
+    head = OnnxRuntimeSession(manifest.read(variant.head), name=variant.head, providers=CPU)
     return Recognizer(manifest, encoder, head, backend="onnxruntime", precision=variant.precision)
 
 

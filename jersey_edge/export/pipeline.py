@@ -20,7 +20,6 @@ from ..data.splits import SPLIT_NAMES, Splits
 from ..model.net import load_checkpoint
 from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
 from ..runtime.errors import ArtifactError, DatasetError, DegradedExportError, InputError
-from ..runtime.fileio import sha256_file
 from ..train.config import TrainConfig
 from ..train.data import load_splits, resolve_data_root
 from .calibration import CalibrationConfig, select_frames
@@ -71,7 +70,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
         scratch = stage / SCRATCH
         scratch.mkdir()
         body = dict(loaded=loaded, checkpoint=checkpoint,
-                    checkpoint_sha256=sha256_file(checkpoint), data_root=root,
+                    checkpoint_sha256=loaded.sha256, data_root=root,
                     golden=_golden_summary(golden),
                     **_build_graphs(loaded, stage, scratch, fp16=fp16, int8=int8,
                                     calib_frames=calib_frames, probe_frames=probe_frames,

@@ -7,6 +7,8 @@ re-guessed at load time, and it loads with `weights_only=True` (no arbitrary pic
 """
 
 import dataclasses
+import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
@@ -65,6 +67,7 @@ class LoadedCheckpoint:
     max_frames: int
     extra: Dict[str, Any]
     raw: Dict[str, Any]
+    sha256: str  # of the bytes this was loaded from, not of whatever the path holds later
 
 
 def save_checkpoint(path: PathLike, *, model_state: Mapping[str, Tensor], model_cfg: ModelConfig,
@@ -95,7 +98,8 @@ def save_checkpoint(path: PathLike, *, model_state: Mapping[str, Tensor], model_
 def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
     """Rebuild the model from a checkpoint, or CheckpointError saying what is wrong."""
     path = Path(path)
-    raw = _read(path)
+    data = _read_bytes(path)
+    raw = _read(path, data)
     try:
         model_cfg = ModelConfig.from_dict(raw["model_config"])
         preprocess = PreprocessConfig.from_dict(raw["preprocess"])
@@ -112,14 +116,24 @@ def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
         raise CheckpointError(f"{path} is from another architecture ({problems}); {_RETRAIN}")
     model.load_state_dict(state)
     return LoadedCheckpoint(model=model.eval(), model_cfg=model_cfg, preprocess=preprocess,
-                            max_frames=max_frames, extra=raw["extra"], raw=raw)
+                            max_frames=max_frames, extra=raw["extra"], raw=raw,
+                            sha256=hashlib.sha256(data).hexdigest())
 
 
-def _read(path: Path) -> Dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
+    """The checkpoint read once: what is loaded and what is hashed are the same bytes."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint (train first, or pass --checkpoint)")
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc}): check its "
+                              "permissions") from None
+
+
+def _read(path: Path, data: bytes) -> Dict[str, Any]:
+    try:
+        raw = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises a zoo of types for damaged files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path} is corrupt, truncated or not a checkpoint ({reason[:200]}); "

@@ -1,16 +1,20 @@
 """The one place that knows the export folder: file names, tensor names, manifest.json.
 
 Export writes through `write_manifest`; the runtime, the engine builder and the benchmark
-read through `load_manifest`, which verifies every file's sha256 before anything runs.
+read through `load_manifest`, which checks every value, and `Manifest.read`, which hands a
+loader a file's bytes only after checking their sha256.
 """
 
+import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .errors import ArtifactError
-from .fileio import PathLike, atomic_write_text, sha256_file
+from .fileio import NotRegularFileError, PathLike, atomic_write_text, read_regular_file
 from .preprocess import PreprocessConfig
 
 SCHEMA_VERSION = 1
@@ -29,6 +33,7 @@ ONES = "ones_logits"
 ATTENTION = "attention"
 
 PRECISIONS = ("fp32", "fp16", "int8")
+PARTS = ("encoder", "head")
 
 REQUIRED_KEYS = ("schema_version", "model", "preprocess", "labels", "max_frames", "files")
 
@@ -61,6 +66,19 @@ def graph_file(part: str, precision: str, *, tensorrt: bool) -> str:
     return onnx_name(part, "fp16" if tensorrt else "fp32")
 
 
+def _layout_names() -> FrozenSet[str]:
+    """Every file name an artifacts folder may hold: graphs, engines and the fixed names."""
+    graphs = {graph_file(part, precision, tensorrt=tensorrt) for part in PARTS
+              for precision in PRECISIONS for tensorrt in (False, True)}
+    engines = {engine_name(part, precision) for part in PARTS for precision in PRECISIONS}
+    return frozenset(graphs | engines | {GOLDEN, CALIBRATION_CACHE, TIMING_CACHE, INT8_REPORT})
+
+
+# A manifest may list only these plain names, so no entry can point outside the folder.
+LAYOUT_NAMES = _layout_names()
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 @dataclass
 class Manifest:
     """What an artifacts folder holds and how to feed it. Mirrors manifest.json."""
@@ -83,75 +101,213 @@ class Manifest:
     def available_precisions(self) -> List[str]:
         return [p for p in PRECISIONS if self.has(onnx_name("encoder", p))]
 
-    def verify(self, name: str) -> Path:
-        """The file's path, after checking it is listed, present and unmodified."""
+    def read(self, name: str) -> bytes:
+        """The file's bytes, read once and checked against its sha256 in manifest.json.
+
+        Loaders take these bytes rather than reopening the path, so a file swapped after
+        the check can never be the one that runs.
+        """
         if name not in self.files:
             raise ArtifactError(f"{self.root}: {name} is not part of this export (re-run export)")
         path = self.path(name)
-        if not path.is_file():
-            raise ArtifactError(f"{path} is missing: copy the whole artifacts folder or re-export")
-        if sha256_file(path) != self.files[name]:
+        data = _read_file(path, "copy the whole artifacts folder or re-export")
+        if hashlib.sha256(data).hexdigest() != self.files[name]:
             raise ArtifactError(
                 f"{path} does not match its sha256 in {MANIFEST}: the file was modified, "
                 "truncated or swapped; re-export or copy the folder again"
             )
-        return path
+        return data
+
+    def verify(self, name: str) -> Path:
+        """The file's path, checked as by `read`: only for measurements that need a path.
+
+        Anything that loads a file to run it must use the bytes of `read` instead.
+        """
+        self.read(name)
+        return self.path(name)
+
+    def input_shapes(self, part: str) -> Dict[str, Tuple[int, ...]]:
+        """The inputs of `part`'s graph that this manifest implies; -1 marks the batch."""
+        if part == "encoder":
+            return {FRAMES: (-1, 3, self.preprocess.height, self.preprocess.width)}
+        return {EMBEDDINGS: (-1, self.max_frames, self.embed_dim), MASK: (-1, self.max_frames)}
+
+
+class _Invalid(ValueError):
+    """A manifest value of the wrong type or range; the message names the field."""
 
 
 def load_manifest(root: PathLike) -> Manifest:
-    root = Path(root)
+    """manifest.json of `root` with every value checked, or ArtifactError saying what is wrong."""
+    return _load(Path(root))[0]
+
+
+def _load(root: Path) -> Tuple[Manifest, Dict[str, Any]]:
+    """The checked manifest and the JSON object it was read from."""
     if not root.is_dir():
         raise ArtifactError(f"{root}: no artifacts folder here (run `jersey-edge export` first)")
     path = root / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{path} is missing (run `jersey-edge export`)") from None
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc}); re-export") from None
-    if not isinstance(data, dict):
-        raise ArtifactError(f"{path} must hold a JSON object; re-export")
+    data = _read_json(path)
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ArtifactError(f"{path} lacks {', '.join(missing)}; re-export")
-    if data["schema_version"] != SCHEMA_VERSION:
+    version = data["schema_version"]
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise ArtifactError(
-            f"{path} has schema version {data['schema_version']!r}, this jersey-edge reads "
+            f"{path} has schema version {_show(version)}, this jersey-edge reads "
             f"{SCHEMA_VERSION}; re-export with this version"
         )
     try:
-        return Manifest(
+        manifest = Manifest(
             root=root,
-            model=dict(data["model"]),
-            preprocess=PreprocessConfig.from_dict(data["preprocess"]),
-            labels=dict(data["labels"]),
-            max_frames=int(data["max_frames"]),
-            embed_dim=int(data["model"]["embed_dim"]),
-            files={str(k): str(v) for k, v in dict(data["files"]).items()},
+            model=_object(data["model"], "model"),
+            preprocess=_preprocess(data["preprocess"]),
+            labels=_object(data["labels"], "labels"),
+            max_frames=_positive_int(data["max_frames"], "max_frames"),
+            embed_dim=_positive_int(data["model"]["embed_dim"], "model.embed_dim"),
+            files=_files(data["files"]),
             extra={k: v for k, v in data.items() if k not in REQUIRED_KEYS},
         )
+    except _Invalid as exc:
+        raise ArtifactError(f"{path}: {exc}; re-export") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{path} is malformed ({exc!r}); re-export") from None
+    return manifest, data
 
 
-def write_manifest(root: PathLike, body: Dict[str, Any], file_names: List[str]) -> Path:
+def _read_json(path: Path) -> Dict[str, Any]:
+    raw = _read_file(path, "run `jersey-edge export`")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ArtifactError(f"{path} is nested too deeply to be a manifest; re-export") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); re-export") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path} must hold a JSON object; re-export")
+    return data
+
+
+def _read_file(path: Path, if_missing: str) -> bytes:
+    """`path`'s bytes, or ArtifactError saying whether it is missing, not a file or unreadable."""
+    try:
+        return read_regular_file(path)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path} is missing: {if_missing}") from None
+    except NotRegularFileError as exc:
+        raise ArtifactError(
+            f"{exc}: an artifacts folder holds plain files only, copy the files themselves "
+            "(not links) or re-export"
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(
+            f"{path} cannot be read ({exc.strerror or exc}): check its permissions or copy "
+            "the folder again"
+        ) from None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _object(value: Any, name: str) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{name} must be a JSON object, got {_show(value)}")
+    return dict(value)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite JSON number (bool is an int to Python, not a number here)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if type(value) is not int or value < 1:
+        raise _Invalid(f"{name} must be a positive integer, got {_show(value)}")
+    return value
+
+
+def _triple(value: Any, name: str, *, positive: bool) -> None:
+    numbers = isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
+    if not numbers or (positive and min(value) <= 0):
+        kind = "positive numbers" if positive else "finite numbers"
+        raise _Invalid(f"{name} must be 3 {kind} (one per RGB channel), got {_show(value)}")
+
+
+def _preprocess(value: Any) -> PreprocessConfig:
+    """Values the preprocessing can compute with: sizes >= 1, 8-bit padding, finite numbers,
+    a non-zero std (it divides)."""
+    data = _object(value, "preprocess")
+    _positive_int(data["height"], "preprocess.height")
+    _positive_int(data["width"], "preprocess.width")
+    pad = data["pad_value"]
+    if type(pad) is not int or not 0 <= pad <= 255:
+        raise _Invalid(f"preprocess.pad_value must be an integer 0-255, got {_show(pad)}")
+    if not _is_number(data["sharpness"]) or data["sharpness"] < 0:
+        raise _Invalid(f"preprocess.sharpness must be a finite number >= 0, "
+                       f"got {_show(data['sharpness'])}")
+    _triple(data["mean"], "preprocess.mean", positive=False)
+    _triple(data["std"], "preprocess.std", positive=True)
+    return PreprocessConfig.from_dict(data)
+
+
+def _files(value: Any) -> Dict[str, str]:
+    files = _object(value, "files")
+    for name, digest in files.items():
+        _check_name(name)
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise _Invalid(f"files[{name!r}] must be a sha256 hex digest, got {_show(digest)}")
+    return files
+
+
+def _check_name(name: str) -> None:
+    if name not in LAYOUT_NAMES:
+        raise _Invalid(
+            f"it lists {_show(name)}, which is not a file of an artifacts folder (only the "
+            "export's own plain file names may be listed)"
+        )
+
+
+def write_manifest(root: PathLike, body: Dict[str, Any], file_names: Iterable[str]) -> Path:
     """Hash `file_names` in `root` and write manifest.json last, atomically.
 
     Written last so that a folder whose export was interrupted has no manifest that vouches
     for half-written files.
     """
     root = Path(root)
-    files = {name: sha256_file(root / name) for name in sorted(file_names)}
-    data = {"schema_version": SCHEMA_VERSION, **body, "files": files}
-    target = root / MANIFEST
-    atomic_write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return target
+    return _write(root, body, _hashes(root, file_names))
 
 
 def add_files(root: PathLike, file_names: Optional[List[str]] = None) -> Path:
-    """Re-hash an existing manifest after adding files (e.g. engines built on the device)."""
-    root = Path(root)
-    data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    names = sorted(set(data["files"]) | set(file_names or []))
+    """List new files (e.g. engines built on the device) in an existing manifest.
+
+    Files already listed keep their hash and must still match it: re-hashing them would
+    vouch for a file modified since export, or during an engine build. The names given are
+    hashed now, replacing any earlier hash (a rebuilt engine).
+    """
+    manifest, data = _load(Path(root))
+    new = set(file_names or [])
+    for name in sorted(set(manifest.files) - new):
+        manifest.read(name)
     body = {k: v for k, v in data.items() if k not in ("schema_version", "files")}
-    return write_manifest(root, body, names)
+    return _write(manifest.root, body, {**manifest.files, **_hashes(manifest.root, new)})
+
+
+def _hashes(root: Path, names: Iterable[str]) -> Dict[str, str]:
+    hashes = {}
+    for name in sorted(names):
+        try:
+            _check_name(name)
+        except _Invalid as exc:
+            raise ArtifactError(f"{root / MANIFEST}: {exc}") from None
+        hashes[name] = hashlib.sha256(_read_file(root / name, "it was never written")).hexdigest()
+    return hashes
+
+
+def _write(root: Path, body: Dict[str, Any], files: Dict[str, str]) -> Path:
+    data = {"schema_version": SCHEMA_VERSION, **body, "files": dict(sorted(files.items()))}
+    target = root / MANIFEST
+    atomic_write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return target

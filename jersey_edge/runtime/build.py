@@ -15,8 +15,8 @@ Which graph serves which engine (see `plan_engine`):
   `use_calibration_cache=True` instead builds the encoder from the FP32 graph with implicit
   INT8 scales from `calibration.cache`, only on TensorRT <= 10 and only when asked.
 
-Each engine is written atomically and then hashed into manifest.json, so the runtime
-verifies engines exactly like the ONNX graphs.
+Each engine is built from graph bytes checked against manifest.json, written atomically
+and then hashed into it, so the runtime verifies engines exactly like the ONNX graphs.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def build_engines(
         raise InputError("the DLA runs fp16 and int8 only: build with --precision fp16 or int8")
     manifest = load_manifest(artifacts)
     shapes = {plan.part: profile_shapes(manifest, plan.part, max_sequences) for plan in plans}
-    _verify_sources(manifest, plans)
+    sources = _verify_sources(manifest, plans)
     trt_compat.require_tensorrt()
     options = BuildOptions(
         workspace_mb=workspace_mb,
@@ -163,34 +163,35 @@ def build_engines(
     )
     written = []
     for plan in plans:
-        written.append(_build_and_write(manifest, plan, shapes[plan.part], options))
+        written.append(_build_and_write(manifest, plan, shapes[plan.part], options, sources))
         add_files(manifest.root, [plan.engine])
     return written
 
 
-def _verify_sources(manifest: Manifest, plans: Sequence[EnginePlan]) -> None:
-    """Check every listed file but the engines being rebuilt, before hashing new ones in.
+def _verify_sources(manifest: Manifest, plans: Sequence[EnginePlan]) -> Dict[str, bytes]:
+    """Check every listed file but the engines being rebuilt before the (long) build, so a
+    damaged folder fails fast; return the verified bytes of the graphs and cache it uses.
 
-    `add_files` re-hashes the whole manifest, so a file modified since export would
-    otherwise be silently vouched for again.
+    The builder parses these bytes, never the files again, so a graph swapped during the
+    build cannot end up in an engine; `add_files` checks the rest once more afterwards.
     """
     rebuilt = {plan.engine for plan in plans}
     for name in sorted(manifest.files):
         if name not in rebuilt:
-            manifest.verify(name)
-    for plan in plans:
-        manifest.verify(plan.graph)
-        if plan.calibrate:
-            manifest.verify(CALIBRATION_CACHE)
+            manifest.read(name)
+    needed = {plan.graph for plan in plans}
+    needed |= {CALIBRATION_CACHE for plan in plans if plan.calibrate}
+    return {name: manifest.read(name) for name in sorted(needed)}
 
 
 def _build_and_write(
-    manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions
+    manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
+    sources: Dict[str, bytes],
 ) -> Path:
     target = manifest.path(plan.engine)
     started = time.monotonic()
     _log.info("building %s from %s ...", plan.engine, plan.graph)
-    engine = _build(manifest, plan, shapes, options)
+    engine = _build(manifest, plan, shapes, options, sources)
     with atomic_path(target) as tmp:
         tmp.write_bytes(engine)
     _log.info("wrote %s (%.1f MB) in %.0f s", target, len(engine) / 1e6, time.monotonic() - started)
@@ -198,7 +199,8 @@ def _build_and_write(
 
 
 def _build(
-    manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions
+    manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
+    sources: Dict[str, bytes],
 ) -> bytes:
     import tensorrt as trt
 
@@ -209,7 +211,7 @@ def _build(
     # The parser owns the network's weights: it must outlive build_serialized_network.
     parser = trt.OnnxParser(network, logger)
     graph = manifest.path(plan.graph)
-    if not parser.parse(graph.read_bytes(), str(graph)):
+    if not parser.parse(sources[plan.graph], str(graph)):
         found = [str(parser.get_error(i)) for i in range(parser.num_errors)]
         raise ArtifactError(f"{graph}: TensorRT cannot parse this graph: {'; '.join(found)}")
     _check_inputs(network, shapes, graph)
@@ -223,9 +225,7 @@ def _build(
     trt_compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
     # Kept referenced until the build returns: TensorRT calls back into the calibrator.
     calibrator = (
-        trt_compat.attach_calibration_cache(
-            config, profile, manifest.path(CALIBRATION_CACHE).read_bytes()
-        )
+        trt_compat.attach_calibration_cache(config, profile, sources[CALIBRATION_CACHE])
         if plan.calibrate
         else None
     )

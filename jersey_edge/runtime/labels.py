@@ -3,6 +3,7 @@
 Predicting digits separately lets the model read two-digit combinations it never saw.
 """
 
+import re
 from typing import Tuple
 
 from .errors import InputError
@@ -25,9 +26,13 @@ def digits_to_number(tens: int, ones: int) -> int:
     return ones if tens == BLANK else tens * 10 + ones
 
 
+# ASCII digits only: '²' and '①' pass str.isdigit() but int() refuses them.
+_CANONICAL_LABEL = re.compile(r"0|[1-9][0-9]?")
+
+
 def parse_label(name: str) -> int:
     """Folder name -> number. Only canonical '0'..'99' are labels ('07' and '100' are not)."""
-    if not name.isdigit() or str(int(name)) != name or int(name) > MAX_NUMBER:
+    if not _CANONICAL_LABEL.fullmatch(name):
         raise InputError(f"{name!r} is not a jersey-number label (expected 0-{MAX_NUMBER})")
     return int(name)
 

@@ -5,6 +5,7 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .errors import ArtifactError
 from .labels import BLANK, digits_to_number
 
 
@@ -42,9 +43,25 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def require_finite(values: np.ndarray, what: str) -> np.ndarray:
+    """Refuse NaN/inf model outputs: they would read as a number with NaN confidence.
+
+    Checked where outputs become predictions (and embeddings before they are cached), not
+    in `Recognizer.encode`/`classify`, which parity and benchmarks use to measure raw graphs.
+    """
+    if not np.isfinite(values).all():
+        raise ArtifactError(
+            f"the model produced non-finite {what} (NaN or infinity): its weights or graphs "
+            "are broken; re-export the artifacts from a checkpoint with finite weights")
+    return values
+
+
 def to_prediction(tens_logits: np.ndarray, ones_logits: np.ndarray, attention: np.ndarray,
                   num_frames: int) -> Prediction:
     """One row of head outputs -> Prediction (attention cut to the frames that were real)."""
+    require_finite(tens_logits, "tens scores")
+    require_finite(ones_logits, "ones scores")
+    attention = require_finite(attention[:num_frames], "attention")
     tens_probs = softmax(tens_logits.astype(np.float64)).astype(np.float32)
     ones_probs = softmax(ones_logits.astype(np.float64)).astype(np.float32)
     tens, ones = int(tens_probs.argmax()), int(ones_probs.argmax())
@@ -53,5 +70,5 @@ def to_prediction(tens_logits: np.ndarray, ones_logits: np.ndarray, attention: n
         confidence=float(tens_probs[tens]) * float(ones_probs[ones]),
         tens_probs=tens_probs,
         ones_probs=ones_probs,
-        attention=attention[:num_frames].astype(np.float32),
+        attention=attention.astype(np.float32),
     )

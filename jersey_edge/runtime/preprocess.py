@@ -5,6 +5,8 @@ two equal. Geometry and sharpening are done in Pillow on both sides so they matc
 only the final normalisation differs in library.
 """
 
+import struct
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Sequence, Tuple, Union
@@ -19,6 +21,17 @@ Frame = Union[str, Path, Image.Image, np.ndarray]
 # Refuse decompression bombs well before Pillow's own (much larger) limit: a player crop is
 # a few hundred pixels wide, a 20000x20000 "frame" is an attack or a mistake.
 MAX_FRAME_PIXELS = 4096 * 4096
+
+# The only decoders a frame file may reach, whatever its bytes claim to be.
+FRAME_FORMATS = ("JPEG", "PNG")
+
+# What opening or decoding a broken or hostile file raises: Pillow's plugins use all of
+# these (SyntaxError from a broken PNG chunk, struct.error from a short header, ...).
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, NotImplementedError,
+                 struct.error, zlib.error, Image.DecompressionBombError)
+
+# Modes whose alpha must be laid on the pad value, not dropped.
+ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 @dataclass(frozen=True)
@@ -51,62 +64,122 @@ class PreprocessConfig:
         )
 
 
-def load_rgb(frame: Frame) -> Image.Image:
-    """Any supported frame -> 8-bit RGB PIL image, or InputError saying why not."""
-    if isinstance(frame, Image.Image):
-        return _to_rgb(frame, "image")
-    if isinstance(frame, np.ndarray):
-        return _array_to_rgb(frame)
+def load_rgb(frame: Frame, *, pad_value: int = PreprocessConfig.pad_value) -> Image.Image:
+    """Any supported frame -> 8-bit RGB PIL image, or InputError saying why not.
+
+    Paths, arrays and PIL images all end in `_to_rgb`, so one rule holds for every kind:
+    the pixel limit, 16-bit and float scaling, and alpha laid on `pad_value` (the grey that
+    also pads the crop, so a transparent pixel looks like padding).
+
+    Arrays are HxW, HxWx3 (RGB) or HxWx4 (RGBA) of uint8 (0-255), uint16 (0-65535: the high
+    byte is kept) or float (0-1, scaled by 255; NaN, infinity and values outside are refused).
+    PIL images of 16-bit, 32-bit integer or float pixels follow the same rule.
+    """
     if isinstance(frame, (str, Path)):
-        return _open_path(Path(frame))
+        return _open_path(Path(frame), pad_value)
+    if isinstance(frame, np.ndarray):
+        return _to_rgb(frame, "frame array", pad_value)
+    if isinstance(frame, Image.Image):
+        return _to_rgb(frame, "frame image", pad_value)
     raise InputError(
         f"unsupported frame type {type(frame).__name__}: use a path, a PIL image "
-        "or an HxWx3 uint8 array"
+        "or a numpy array (HxW, HxWx3 or HxWx4)"
     )
 
 
-def _open_path(path: Path) -> Image.Image:
+def open_frame(path: Path) -> Image.Image:
+    """Open (not decode) a frame file as JPEG or PNG only, whatever its content says.
+
+    Pillow otherwise picks a decoder by content: a TIFF, DDS, WebP or EPS (Ghostscript!)
+    named .jpg would be decoded. Raises what Pillow raises; callers catch DECODE_ERRORS.
+    """
+    return Image.open(path, formats=FRAME_FORMATS)
+
+
+def _open_path(path: Path, pad_value: int) -> Image.Image:
     try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_FRAME_PIXELS:
-                raise InputError(
-                    f"{path}: {img.width}x{img.height} is too large for a player crop "
-                    f"(limit {MAX_FRAME_PIXELS} pixels)"
-                )
+        with open_frame(path) as img:
+            check_pixel_limit(img.width, img.height, str(path))
             img.load()
-            return _to_rgb(img, str(path))
-    except InputError:
-        raise
+            return _to_rgb(img, str(path), pad_value)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except DECODE_ERRORS as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from None
 
 
-def _to_rgb(img: Image.Image, where: str) -> Image.Image:
-    if img.width < 1 or img.height < 1:
-        raise InputError(f"{where}: empty image")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16/32-bit greyscale: scale to 8 bits instead of letting Pillow clip at 255.
-        arr = np.asarray(img, dtype=np.float64)
-        peak = max(float(arr.max()), 1.0)
-        scale = 255.0 / (65535.0 if peak > 255 else 255.0)
-        img = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), mode="L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+def check_pixel_limit(width: int, height: int, where: str) -> None:
+    if width * height > MAX_FRAME_PIXELS:
+        raise InputError(
+            f"{where}: {width}x{height} is too large for a player crop "
+            f"(limit {MAX_FRAME_PIXELS} pixels); crop or downscale it first"
+        )
+
+
+def _to_rgb(frame: Union[Image.Image, np.ndarray], where: str, pad_value: int) -> Image.Image:
+    """The one conversion every frame kind goes through: size checks, 8 bits, alpha, RGB."""
+    height, width = _frame_size(frame, where)
+    if width < 1 or height < 1:
+        raise InputError(f"{where}: empty image ({width}x{height})")
+    check_pixel_limit(width, height, where)
+    img = _to_8_bit(frame, where)
+    if img.mode in ALPHA_MODES or "transparency" in img.info:
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+        background = Image.new("RGBA", rgba.size, (pad_value, pad_value, pad_value, 255))
         img = Image.alpha_composite(background, rgba)
-    return img.convert("RGB")
+    try:
+        return img.convert("RGB")
+    except ValueError as exc:
+        raise InputError(f"{where}: cannot convert {img.mode} pixels to RGB ({exc})") from None
 
 
-def _array_to_rgb(arr: np.ndarray) -> Image.Image:
-    if arr.dtype != np.uint8:
-        raise InputError(f"frame arrays must be uint8 HxWx3, got dtype {arr.dtype}")
-    if arr.ndim == 2:
-        arr = np.stack([arr] * 3, axis=-1)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise InputError(f"frame arrays must be HxWx3 uint8, got shape {arr.shape}")
-    return Image.fromarray(np.ascontiguousarray(arr[:, :, :3]), mode="RGB")
+def _frame_size(frame: Union[Image.Image, np.ndarray], where: str) -> Tuple[int, int]:
+    if isinstance(frame, Image.Image):
+        return frame.height, frame.width
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (3, 4)):
+        raise InputError(f"{where}: arrays must be HxW, HxWx3 or HxWx4, got shape {frame.shape}")
+    return frame.shape[0], frame.shape[1]
+
+
+def _to_8_bit(frame: Union[Image.Image, np.ndarray], where: str) -> Image.Image:
+    """Arrays, and PIL images of more than 8 bits per channel, as an 8-bit PIL image."""
+    if isinstance(frame, np.ndarray):
+        return Image.fromarray(_array_to_8_bit(frame, where))
+    if frame.mode == "I":  # 32-bit ints: how older Pillow opens 16-bit PNGs
+        return Image.fromarray(_array_to_8_bit(_int32_as_16_bit(frame, where), where))
+    if frame.mode.startswith("I;16") or frame.mode == "F":
+        return Image.fromarray(_array_to_8_bit(np.asarray(frame), where))
+    return frame
+
+
+def _int32_as_16_bit(img: Image.Image, where: str) -> np.ndarray:
+    arr = np.asarray(img)
+    if arr.min() < 0 or arr.max() > 65535:
+        raise InputError(f"{where}: 32-bit integer pixels are read as 16-bit and must be in "
+                         f"0-65535, got {arr.min()}-{arr.max()}")
+    return arr.astype(np.uint16)
+
+
+def _array_to_8_bit(arr: np.ndarray, where: str) -> np.ndarray:
+    """uint8 as is; uint16 keeps its high byte (65535 -> 255, 256 -> 1); floats in 0-1 are
+    scaled by 255 and rounded. Anything else would be a guess, so it is refused."""
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 2:  # either byte order
+        return (arr >> 8).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.floating):
+        return _float_to_8_bit(arr.astype(np.float64), where)
+    raise InputError(f"{where}: pixels must be uint8 (0-255), uint16 (0-65535) or float (0-1),"
+                     f" got dtype {arr.dtype}")
+
+
+def _float_to_8_bit(arr: np.ndarray, where: str) -> np.ndarray:
+    if not np.isfinite(arr).all():
+        raise InputError(f"{where}: float pixels must be finite (found NaN or infinity)")
+    if arr.min() < 0.0 or arr.max() > 1.0:
+        raise InputError(f"{where}: float pixels must be in 0-1, got {arr.min():g}-"
+                         f"{arr.max():g}; divide 0-255 data by 255 or pass uint8")
+    return np.round(arr * 255.0).astype(np.uint8)
 
 
 def resize_pad(img: Image.Image, cfg: PreprocessConfig) -> Image.Image:
@@ -132,7 +205,7 @@ def normalize(img: Image.Image, cfg: PreprocessConfig) -> np.ndarray:
 
 def preprocess_frame(frame: Frame, cfg: PreprocessConfig) -> np.ndarray:
     """One frame of any supported kind -> 3xHxW float32 network input."""
-    return normalize(resize_pad(load_rgb(frame), cfg), cfg)
+    return normalize(resize_pad(load_rgb(frame, pad_value=cfg.pad_value), cfg), cfg)
 
 
 def preprocess_frames(frames: Sequence[Frame], cfg: PreprocessConfig) -> np.ndarray:
@@ -143,10 +216,13 @@ def preprocess_frames(frames: Sequence[Frame], cfg: PreprocessConfig) -> np.ndar
 
 
 __all__ = [
+    "DECODE_ERRORS",
+    "FRAME_FORMATS",
     "Frame",
     "PreprocessConfig",
     "load_rgb",
     "normalize",
+    "open_frame",
     "preprocess_frame",
     "preprocess_frames",
     "resize_pad",

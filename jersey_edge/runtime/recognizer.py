@@ -1,6 +1,8 @@
 """Recognizer: frames in, jersey number out, on whichever backend serves the artifacts."""
 
+import os
 import warnings
+from collections.abc import Sequence as SequenceABC
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -10,7 +12,7 @@ from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest
 from .backends import open_backend
 from .backends.base import Session
 from .errors import DegradedPrecisionWarning, InputError
-from .prediction import Prediction, to_prediction
+from .prediction import Prediction, require_finite, to_prediction
 from .preprocess import Frame, preprocess_frames
 from .sampling import linspace_indices, pad_sequence
 
@@ -20,7 +22,8 @@ class Recognizer:
 
     Sessions are created once here, never per call. `predict`/`predict_batch` keep no
     state between calls, so concurrent calls from several threads are safe (each backend
-    session is itself thread-safe).
+    session is itself thread-safe). After `close`, encoding, predicting and streaming raise
+    InputError.
     """
 
     def __init__(self, manifest: Manifest, encoder: Session, head: Session, *,
@@ -31,6 +34,7 @@ class Recognizer:
         self.backend = backend
         self.precision = precision
         self.max_frames = manifest.max_frames
+        self._closed = False
 
     @classmethod
     def load(cls, artifacts: Union[str, Path], backend: str = "auto", precision: str = "fp32",
@@ -57,6 +61,7 @@ class Recognizer:
 
     def encode(self, frames: np.ndarray) -> np.ndarray:
         """[N,3,H,W] preprocessed frames -> [N,E] embeddings, chunked to the engine's limit."""
+        self._require_open()
         step = self.encoder.max_batch()
         chunks = [
             self.encoder.run({FRAMES: frames[i:i + step]})[EMBEDDINGS]
@@ -67,6 +72,7 @@ class Recognizer:
     def classify(self, embeddings: np.ndarray, mask: np.ndarray
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """[B,T,E] embeddings + [B,T] mask -> tens [B,11], ones [B,10], attention [B,T]."""
+        self._require_open()
         step = self.head.max_batch()
         outs = [
             self.head.run({EMBEDDINGS: embeddings[i:i + step], MASK: mask[i:i + step]})
@@ -76,8 +82,8 @@ class Recognizer:
 
     def preprocess(self, frames: Sequence[Frame]) -> np.ndarray:
         """Sample a sequence to max_frames (as in training) and preprocess those frames."""
-        if isinstance(frames, (str, Path, np.ndarray)) or not hasattr(frames, "__len__"):
-            raise InputError("a sequence must be a list of frames (paths, PIL images or arrays)")
+        self._require_open()
+        _require_ordered(frames, "a sequence", "frames (paths, PIL images or arrays)")
         if len(frames) == 0:
             raise InputError("a sequence needs at least one frame")
         chosen = [frames[i] for i in linspace_indices(len(frames), self.max_frames)]
@@ -88,14 +94,19 @@ class Recognizer:
 
     def predict_batch(self, sequences: Sequence[Sequence[Frame]]) -> List[Prediction]:
         """Several sequences at once: all their frames go through the encoder together."""
+        _require_ordered(sequences, "a batch", "sequences (each a list of frames)")
         return self.predict_preprocessed([self.preprocess(seq) for seq in sequences])
 
     def predict_preprocessed(self, sequences: Sequence[np.ndarray]) -> List[Prediction]:
-        """Sequences already preprocessed ([T_i,3,H,W] each, T_i <= max_frames)."""
+        """Sequences already preprocessed ([T_i,3,H,W] each); longer ones are sampled to
+        max_frames as `preprocess` samples frames."""
+        self._require_open()
+        _require_ordered(sequences, "preprocessed sequences", "[T,3,H,W] arrays")
         if len(sequences) == 0:
             return []
+        sequences = [self._sampled(s) for s in sequences]
         lengths = [len(s) for s in sequences]
-        embeddings = self.encode(np.concatenate(sequences))
+        embeddings = require_finite(self.encode(np.concatenate(sequences)), "embeddings")
         starts = np.cumsum([0] + lengths)
         padded, masks = zip(*(
             pad_sequence(embeddings[a:b], self.max_frames) for a, b in zip(starts, starts[1:])
@@ -105,13 +116,35 @@ class Recognizer:
             to_prediction(tens[i], ones[i], attention[i], n) for i, n in enumerate(lengths)
         ]
 
+    def _sampled(self, frames: np.ndarray) -> np.ndarray:
+        """One preprocessed sequence, checked, and spread evenly over max_frames if longer."""
+        cfg = self.manifest.preprocess
+        expected = (3, cfg.height, cfg.width)
+        if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[1:] != expected:
+            got = frames.shape if isinstance(frames, np.ndarray) else type(frames).__name__
+            raise InputError(f"a preprocessed sequence must be a [T,{','.join(map(str, expected))}]"
+                             f" array (see Recognizer.preprocess), got {got}")
+        if len(frames) == 0:
+            raise InputError("a preprocessed sequence needs at least one frame")
+        return frames[linspace_indices(len(frames), self.max_frames)]
+
     def stream(self, window: Optional[int] = None, max_tracks: int = 256) -> Any:
         """Per-track streaming: each new frame is encoded once, only the head re-runs."""
         from .stream import TrackStream
 
-        return TrackStream(self, window=window or self.max_frames, max_tracks=max_tracks)
+        self._require_open()
+        return TrackStream(self, window=self.max_frames if window is None else window,
+                           max_tracks=max_tracks)
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise InputError("this recognizer is closed: load the artifacts again to use them")
 
     def close(self) -> None:
+        """Release both sessions. Idempotent; afterwards every method raises InputError."""
+        if self._closed:
+            return
+        self._closed = True
         self.encoder.close()
         self.head.close()
 
@@ -120,6 +153,15 @@ class Recognizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _require_ordered(items: object, what: str, of: str) -> None:
+    """Sequences are sampled by position in time: refuse paths, arrays, sets, dicts, iterators."""
+    if isinstance(items, (str, os.PathLike)):
+        raise InputError(f"{what} must be a list or tuple of {of}, got the path {str(items)!r}; "
+                         "read a folder's frames with runtime.discovery.sequence_frames(folder)")
+    if not isinstance(items, SequenceABC):
+        raise InputError(f"{what} must be a list or tuple of {of}, got {type(items).__name__}")
 
 
 def _warn_if_degraded(manifest: Manifest, precision: str) -> None:

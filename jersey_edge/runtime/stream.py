@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Deque, Dict, Hashable, Mapping
 import numpy as np
 
 from .errors import InputError
-from .prediction import Prediction, to_prediction
+from .prediction import Prediction, require_finite, to_prediction
 from .preprocess import Frame, preprocess_frame
 from .sampling import pad_sequence
 
@@ -20,13 +20,20 @@ class TrackStream:
 
     `update` gives at every step the same answer as `Recognizer.predict` on the track's
     last `window` frames, at the cost of one frame through the encoder instead of all.
+
+    Ordering: `update`/`update_many` calls on one stream are serialized by a lock, each
+    applied whole (encode, store, predict) before the next starts. So a track's frames are
+    stored in the order their updates were applied: in call order from one thread, and an
+    update called while another one runs is applied after it. A failed update (a bad frame,
+    a model producing NaN) stores nothing.
     """
 
     def __init__(self, recognizer: "Recognizer", *, window: int, max_tracks: int = 256) -> None:
-        if not 1 <= window <= recognizer.max_frames:
-            raise InputError(f"window must be 1-{recognizer.max_frames}, got {window}")
-        if max_tracks < 1:
-            raise InputError(f"max_tracks must be >= 1, got {max_tracks}")
+        if not isinstance(window, int) or not 1 <= window <= recognizer.max_frames:
+            raise InputError(f"window must be a whole number of frames from 1 to "
+                             f"{recognizer.max_frames} (the model's max_frames), got {window!r}")
+        if not isinstance(max_tracks, int) or max_tracks < 1:
+            raise InputError(f"max_tracks must be a whole number >= 1, got {max_tracks!r}")
         self.recognizer = recognizer
         self.window = window
         self.max_tracks = max_tracks
@@ -38,31 +45,40 @@ class TrackStream:
 
     def update_many(self, frames: Mapping[Hashable, Frame]) -> Dict[Hashable, Prediction]:
         """New frames of several tracks (e.g. one video frame's detections) in one batch."""
+        with self._lock:
+            return self._update_many(frames)
+
+    def _update_many(self, frames: Mapping[Hashable, Frame]) -> Dict[Hashable, Prediction]:
         if not frames:
             return {}
         ids = list(frames)
         cfg = self.recognizer.manifest.preprocess
         pixels = np.stack([preprocess_frame(frames[t], cfg) for t in ids])
-        embeddings = self.recognizer.encode(pixels)
-        with self._lock:
-            windows = [self._push(t, e) for t, e in zip(ids, embeddings)]
+        embeddings = require_finite(self.recognizer.encode(pixels), "embeddings")
+        windows = [self._window_with(t, e) for t, e in zip(ids, embeddings)]
         padded, masks = zip(*(pad_sequence(np.stack(w), self.recognizer.max_frames)
                               for w in windows))
         tens, ones, attention = self.recognizer.classify(np.stack(padded), np.stack(masks))
-        return {
+        predictions = {
             t: to_prediction(tens[i], ones[i], attention[i], len(windows[i]))
             for i, t in enumerate(ids)
         }
+        for t, e in zip(ids, embeddings):
+            self._push(t, e)
+        return predictions
 
-    def _push(self, track_id: Hashable, embedding: np.ndarray) -> list:
+    def _window_with(self, track_id: Hashable, embedding: np.ndarray) -> list:
+        """The track's last `window` embeddings once `embedding` is added; stores nothing."""
+        return (list(self._tracks.get(track_id, ())) + [embedding])[-self.window:]
+
+    def _push(self, track_id: Hashable, embedding: np.ndarray) -> None:
         track = self._tracks.pop(track_id, None)
         if track is None:
             track = deque(maxlen=self.window)
-        track.append(embedding)
+        track.append(embedding.copy())  # a row view would keep the whole batch alive
         self._tracks[track_id] = track
         while len(self._tracks) > self.max_tracks:
             self._tracks.popitem(last=False)
-        return list(track)
 
     def drop(self, track_id: Hashable) -> None:
         """Forget a track (e.g. the tracker lost it)."""

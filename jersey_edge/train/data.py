@@ -10,7 +10,7 @@ from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
 from ..data.discovery import discover
 from ..data.online import OnlineSynthDataset, folder_synth_config
-from ..data.splits import Splits, load_or_create_splits
+from ..data.splits import Splits, load_or_create_splits, read_splits
 from ..model.net import JerseyNet
 from ..runtime.errors import InputError
 from ..runtime.preprocess import PreprocessConfig
@@ -43,7 +43,15 @@ def resolve_data_root(given: Optional[Path], extra: Dict[str, Any]) -> Path:
 
 
 def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
-    """The run's split: made once, cached as splits.json beside the checkpoints."""
+    """The split the run in `save_dir` was trained on, for export, evaluate and bench: reads
+    its splits.json, never writes it; DatasetError if the dataset changed since training."""
+    records = discover(data_root).records
+    return read_splits(records, Path(save_dir) / SPLITS, seed=seed)
+
+
+def training_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
+    """The split of a training run: made once and cached as splits.json beside the
+    checkpoints; only training creates or updates that file."""
     records = discover(data_root).records
     return load_or_create_splits(records, Path(save_dir) / SPLITS, seed=seed)
 
@@ -76,7 +84,7 @@ def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
                     progress: bool = True) -> TrainData:
     """Loaders of one run; with config.cache_trunk they serve cached trunk features
     (train/trunk_cache.py), built here with `model`'s frozen trunk."""
-    splits = load_splits(data_root, save_dir, seed=config.seed)
+    splits = training_splits(data_root, save_dir, seed=config.seed)
     train_set = _train_set(data_root, splits, config, preprocess)
     if not config.cache_trunk:
         return TrainData(

@@ -77,7 +77,7 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     if out_dir is not None:
         result.plots = plot_confusions(logits, Path(out_dir), prefix=f"{split}_t{frames}")
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
+        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
     return result
 
 

@@ -11,7 +11,8 @@ CURVES = "curves.png"
 
 
 def write_history(save_dir: Path, history: List[Dict[str, Any]]) -> None:
-    atomic_write_text(Path(save_dir) / HISTORY, json.dumps(history, indent=2) + "\n")
+    text = json.dumps(history, indent=2, allow_nan=False)  # strict JSON: no NaN tokens
+    atomic_write_text(Path(save_dir) / HISTORY, text + "\n")
     plot_curves(history, Path(save_dir) / CURVES)
 
 

@@ -3,7 +3,7 @@
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -13,8 +13,14 @@ from timm.utils import ModelEmaV3
 from tqdm import tqdm
 
 from ..model.config import ModelConfig
-from ..model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
-from ..runtime.errors import CheckpointError, InputError
+from ..model.net import (
+    JerseyNet,
+    LoadedCheckpoint,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ..runtime.errors import CheckpointError, InputError, JerseyEdgeError
 from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
 from .data import TrainData, load_train_data
@@ -27,6 +33,16 @@ log = logging.getLogger("jersey_edge")
 
 BEST = "best.pt"
 LAST = "last.pt"
+# What last.pt holds beyond the model for resuming; best.pt (a model only) has none of it.
+RESUME_KEYS = ("model_state", "ema_state", "frame_head_state", "optimizer", "scheduler",
+               "torch_rng", "history", "train_config", "model_config")
+# Non-finite losses in a row that stop training: one bad batch is skipped, a diverged run
+# would only skip forever.
+MAX_NONFINITE_STEPS = 3
+
+
+class TrainingError(JerseyEdgeError):
+    """Training diverged (non-finite losses) and was stopped."""
 
 
 @dataclass
@@ -52,18 +68,29 @@ def resolve_device(name: str) -> torch.device:
 def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
           model_config: Optional[ModelConfig] = None,
           preprocess: Optional[PreprocessConfig] = None,
-          resume: bool = False, device: str = "auto", progress: bool = True) -> TrainResult:
-    """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`."""
+          resume: bool = False, epochs: Optional[int] = None, device: str = "auto",
+          progress: bool = True) -> TrainResult:
+    """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`.
+
+    `epochs` overrides config.epochs. With `resume`, last.pt's recipe, model and preprocessing
+    are used instead of the arguments, and `epochs` is the new total: more continues on a
+    schedule rebuilt for it, fewer than already run is refused.
+    """
     started = time.perf_counter()
     dev = resolve_device(device)
     save_dir = Path(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     model_config = model_config or ModelConfig()
     preprocess = preprocess or PreprocessConfig()
-    state = _resume_state(save_dir) if resume else None
-    if state is not None:
-        config = TrainConfig.from_dict(state["train_config"])
+    state: Optional[Dict[str, Any]] = None
+    if resume:
+        last = _resume_checkpoint(save_dir)
+        state = last.extra
+        config = _resumed_config(state, epochs)
         model_config = ModelConfig.from_dict(state["model_config"])
+        preprocess = last.preprocess
+    elif epochs is not None:
+        config = replace(config, epochs=epochs)
     _seed_everything(config.seed)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)
@@ -87,21 +114,21 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
         ema.module.load_state_dict(state["ema_state"])
         if frame_head is not None:
             frame_head.load_state_dict(state["frame_head_state"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        _restore_schedule(optimizer, scheduler, state)
         torch.set_rng_state(state["torch_rng"])
         history = list(state["history"])
         start_epoch = len(history)
         log.info("resuming %s at epoch %d/%d", save_dir / LAST, start_epoch + 1, config.epochs)
 
     best = max(history, key=lambda h: h["val_number_acc"], default=None)
+    guard = NonFiniteLossGuard()
     for epoch in range(start_epoch, config.epochs):
         if best is not None and epoch - best["epoch"] > config.patience:
             log.info("early stop: no val improvement for %d epochs", config.patience)
             break
         data.train_set.set_epoch(epoch)
         row = _run_epoch(model, frame_head, ema, data, optimizer, scheduler, config, dev, epoch,
-                         progress)
+                         progress, guard)
         history.append(row)
         improved = best is None or row["val_number_acc"] > best["val_number_acc"]
         if improved:
@@ -141,14 +168,39 @@ def _trainable(model: torch.nn.Module,
     return [p for m in modules for p in m.parameters() if p.requires_grad]
 
 
+class NonFiniteLossGuard:
+    """Decides which training steps to skip: a NaN/inf loss would spread through the
+    gradients into the weights, the EMA and every checkpoint after it."""
+
+    def __init__(self, limit: int = MAX_NONFINITE_STEPS) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+
+    def skip(self, loss: torch.Tensor) -> bool:
+        """True for a non-finite loss; TrainingError once `limit` of them come in a row."""
+        if bool(torch.isfinite(loss)):
+            self.in_a_row = 0
+            return False
+        self.in_a_row += 1
+        log.warning("non-finite training loss (%s): step skipped, %d in a row",
+                    loss.item(), self.in_a_row)
+        if self.in_a_row >= self.limit:
+            raise TrainingError(
+                f"the training loss was not finite in {self.limit} steps in a row: training "
+                f"diverged and was stopped; {BEST} and {LAST} hold the last finished epoch. "
+                "Lower the learning rate or check the data, then resume or train again")
+        return True
+
+
 def _run_epoch(model: JerseyNet, frame_head: Optional[FrameDigitHead], ema: ModelEmaV3,
                data: TrainData,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
-               dev: torch.device, epoch: int, progress: bool) -> Dict[str, Any]:
+               dev: torch.device, epoch: int, progress: bool,
+               guard: NonFiniteLossGuard) -> Dict[str, Any]:
     model.train()
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     started = time.perf_counter()
-    loss_sum, correct, seen = 0.0, 0, 0
+    loss_sum, correct, seen, skipped = 0.0, 0, 0, 0
     bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=not progress, unit="batch")
     for batch in bar:
@@ -160,6 +212,9 @@ def _run_epoch(model: JerseyNet, frame_head: Optional[FrameDigitHead], ema: Mode
             if frame_head is not None:
                 loss = loss + config.frame_loss_weight * frame_head.loss(
                     embeddings, mask, tens, ones, criterion)
+        if guard.skip(loss):  # no backward, optimizer, schedule or EMA step
+            skipped += 1
+            continue
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(_trainable(model, frame_head), config.grad_clip)
@@ -182,6 +237,7 @@ def _run_epoch(model: JerseyNet, frame_head: Optional[FrameDigitHead], ema: Mode
         "val_number_acc": val.number_acc,
         "val_tens_acc": val.tens_acc,
         "val_ones_acc": val.ones_acc,
+        "skipped_steps": skipped,
         "train_seconds": train_seconds,
         "epoch_seconds": time.perf_counter() - started,
     }
@@ -213,11 +269,44 @@ def _save_last(save_dir: Path, model: torch.nn.Module, frame_head: Optional[Fram
                            "data_root": str(Path(data_root).resolve())})
 
 
-def _resume_state(save_dir: Path) -> Optional[Dict[str, Any]]:
+def _resume_checkpoint(save_dir: Path) -> LoadedCheckpoint:
+    """last.pt, refused unless it holds the training state (a copied best.pt does not)."""
     path = save_dir / LAST
     if not path.exists():
         raise CheckpointError(f"--resume: {path} does not exist; train without --resume first")
-    return load_checkpoint(path).extra
+    loaded = load_checkpoint(path)
+    missing = [key for key in RESUME_KEYS if key not in loaded.extra]
+    if missing:
+        raise CheckpointError(
+            f"{path} has no optimizer state ({', '.join(missing)} missing): it holds a model "
+            f"only, as {BEST} does, so training cannot continue from it; restore the run's own "
+            f"{LAST}, or train from the start in a new folder")
+    return loaded
+
+
+def _resumed_config(state: Dict[str, Any], epochs: Optional[int]) -> TrainConfig:
+    """The saved recipe; `epochs`, if given, as the new total (never below what has run)."""
+    config = TrainConfig.from_dict(state["train_config"])
+    done = len(state["history"])
+    if epochs is None:
+        return config
+    if epochs < done:
+        raise InputError(f"this run has already trained {done} epochs, so it cannot stop at "
+                         f"{epochs}; ask for {done} or more, or train a new run in another "
+                         "folder")
+    return replace(config, epochs=epochs)
+
+
+def _restore_schedule(optimizer: torch.optim.Optimizer, scheduler: Any,
+                      state: Dict[str, Any]) -> None:
+    """Optimizer state and step count from last.pt into a schedule built for this run's
+    total: with a larger total, the learning rate follows the new curve from the next step
+    (the one a run planned for that total from the start would have)."""
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    for group, base_lr, factor in zip(optimizer.param_groups, scheduler.base_lrs,
+                                      scheduler.lr_lambdas):
+        group["lr"] = base_lr * factor(scheduler.last_epoch)
 
 
 def _seed_everything(seed: int) -> None:

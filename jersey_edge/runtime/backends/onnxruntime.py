@@ -1,11 +1,12 @@
 """ONNX Runtime backend: CPU everywhere, CUDA / TensorRT execution providers where present."""
 
 import importlib.util
-from typing import Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..artifacts import Manifest, graph_file
+from ..artifacts import MANIFEST, Manifest, graph_file
 from ..errors import ArtifactError, BackendUnavailableError
 from .base import Feed, Session, check_feed
 
@@ -38,12 +39,14 @@ class OnnxRuntimeSession(Session):
 
     def __init__(
         self,
-        path: str,
+        model: Union[str, bytes],
         *,
+        name: str = "",
         providers: Optional[Sequence[str]] = None,
         intra_op_threads: int = 0,
         inter_op_threads: int = 1,
     ) -> None:
+        """`model`: the graph's verified bytes (`Manifest.read`) or a path; `name` for messages."""
         if not is_available():
             raise BackendUnavailableError(
                 "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
@@ -56,10 +59,11 @@ class OnnxRuntimeSession(Session):
         options.inter_op_num_threads = inter_op_threads
         options.log_severity_level = 3
         chosen = list(providers) if providers else available_providers()
+        where = name or (model if isinstance(model, str) else "ONNX graph")
         try:
-            self._session = ort.InferenceSession(path, sess_options=options, providers=chosen)
+            self._session = ort.InferenceSession(model, sess_options=options, providers=chosen)
         except Exception as exc:  # ORT raises its own untyped exceptions for bad graphs
-            raise ArtifactError(f"{path}: ONNX Runtime cannot load this graph ({exc})") from None
+            raise ArtifactError(f"{where}: ONNX Runtime cannot load this graph ({exc})") from None
         self._inputs = [i.name for i in self._session.get_inputs()]
         self._expected = {
             i.name: tuple(d if isinstance(d, int) else -1 for d in i.shape)
@@ -71,6 +75,11 @@ class OnnxRuntimeSession(Session):
     @property
     def input_names(self) -> List[str]:
         return list(self._inputs)
+
+    @property
+    def input_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        """Input name -> shape as the graph declares it, -1 for a symbolic dimension."""
+        return dict(self._expected)
 
     def run(self, feed: Feed) -> Dict[str, np.ndarray]:
         check_feed(feed, self._expected)
@@ -107,7 +116,36 @@ class OnnxRuntimeBackend:
         return all(manifest.has(self._graph(part, precision)) for part in ("encoder", "head"))
 
     def open(self, manifest: Manifest, part: str, precision: str) -> Session:
-        path = manifest.verify(self._graph(part, precision))
-        return OnnxRuntimeSession(
-            str(path), providers=self.providers, intra_op_threads=self.threads
+        """The graph from its verified bytes, refused if its inputs contradict the manifest."""
+        name = self._graph(part, precision)
+        session = OnnxRuntimeSession(
+            manifest.read(name), name=str(manifest.path(name)), providers=self.providers,
+            intra_op_threads=self.threads,
         )
+        try:
+            check_inputs(session.input_shapes, manifest.input_shapes(part), manifest.path(name))
+        except ArtifactError:
+            session.close()
+            raise
+        return session
+
+
+def check_inputs(found: Dict[str, Tuple[int, ...]], implied: Dict[str, Tuple[int, ...]],
+                 where: Path) -> None:
+    """A graph whose fixed input dimensions differ from the manifest's (max_frames, image
+    size, embedding width) fails here at load, not at the first prediction. A dynamic
+    dimension (-1) on either side matches anything."""
+    if sorted(found) != sorted(implied):
+        raise ArtifactError(f"{where} has inputs {sorted(found)}, {MANIFEST} implies "
+                            f"{sorted(implied)}: the graph and manifest disagree; re-export")
+    for name, want in implied.items():
+        got = found[name]
+        if len(got) != len(want) or any(-1 not in (g, w) and g != w for g, w in zip(got, want)):
+            raise ArtifactError(
+                f"{where}: input {name!r} has shape {_dims(got)}, {MANIFEST} implies "
+                f"{_dims(want)}: the graph and manifest disagree; re-export"
+            )
+
+
+def _dims(shape: Tuple[int, ...]) -> str:
+    return "(" + ", ".join("N" if d == -1 else str(d) for d in shape) + ")"

@@ -82,11 +82,12 @@ class _Loaded:
 
 
 class TensorRTSession(Session):
-    """One engine file, deserialized once, with buffers bound for the profile maximum."""
+    """One serialized engine, deserialized once, with buffers bound for the profile maximum."""
 
     backend = "tensorrt"
 
-    def __init__(self, path: str, *, device_id: int = 0) -> None:
+    def __init__(self, engine: bytes, *, name: str = "engine", device_id: int = 0) -> None:
+        """`engine`: the verified bytes of an engine file (`Manifest.read`); `name` for messages."""
         require_runtime()
         import pycuda.driver as cuda
         import tensorrt as trt
@@ -102,7 +103,7 @@ class TensorRTSession(Session):
         self.device = f"{device.name()} (TensorRT {trt.__version__})"
         self._cuda_context.push()
         try:
-            state = self._load(path)
+            state = self._load(engine, name)
         except BaseException:
             cuda.Context.pop()  # pop first: detach releases our hold on the primary context
             self._cuda_context.detach()
@@ -110,16 +111,15 @@ class TensorRTSession(Session):
         cuda.Context.pop()
         self._state: Optional[_Loaded] = state
 
-    def _load(self, path: str) -> _Loaded:
+    def _load(self, serialized: bytes, name: str) -> _Loaded:
         import pycuda.driver as cuda
         import tensorrt as trt
 
         runtime = trt.Runtime(self._logger)
-        with open(path, "rb") as handle:
-            engine = runtime.deserialize_cuda_engine(handle.read())
+        engine = runtime.deserialize_cuda_engine(serialized)
         if engine is None:
             raise ArtifactError(
-                f"{path} does not load with TensorRT {trt.__version__} on this GPU "
+                f"{name} does not load with TensorRT {trt.__version__} on this GPU "
                 f"({self._last_errors()}): engines are specific to a device and TensorRT "
                 "version, rebuild it here with python -m jersey_edge.runtime.build"
             )
@@ -250,5 +250,6 @@ class TensorRTBackend:
         return all(manifest.has(engine_name(part, precision)) for part in PARTS)
 
     def open(self, manifest: Manifest, part: str, precision: str) -> Session:
-        path = manifest.verify(engine_name(part, precision))
-        return TensorRTSession(str(path), device_id=self.device_id)
+        name = engine_name(part, precision)
+        return TensorRTSession(manifest.read(name), name=str(manifest.path(name)),
+                               device_id=self.device_id)
