@@ -37,16 +37,18 @@ MACS_PER_OUTPUT: Dict[str, Callable[[Any, Shapes], int]] = {
 }
 
 
-def count_macs(model: Union[str, Path, Any], batch: int = 1) -> int:
+def count_macs(model: Union[str, Path, bytes, Any], batch: int = 1) -> int:
     """Sum over Conv/Gemm/MatMul nodes of output elements x MACs per output element, with
     every dynamic input dimension set to `batch` for shape inference.
 
-    `model`: an `onnx.ModelProto` or a path to one. Raises ValueError when a shape stays
-    unknown after inference (the count would silently be wrong otherwise).
+    `model`: an `onnx.ModelProto`, its serialized bytes, or a path to one. Raises ValueError
+    when a shape stays unknown after inference (the count would silently be wrong otherwise).
     """
     import onnx
 
-    if not isinstance(model, onnx.ModelProto):
+    if isinstance(model, bytes):
+        model = onnx.load_model_from_string(model)
+    elif not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(model))
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)

@@ -17,12 +17,6 @@ from jersey_edge.runtime.artifacts import GOLDEN
 
 
 @pytest.fixture(scope="module")
-def rec(exported):
-    with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as recognizer:
-        yield recognizer
-
-
-@pytest.fixture(scope="module")
 def sequences(exported):
     return [list(r.frames) for r in discover(exported.data_root).records[:6]]
 

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jersey_edge.runtime import InputError, Recognizer
-
-
-@pytest.fixture(scope="module")
-def rec(exported):
-    with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as recognizer:
-        yield recognizer
+from jersey_edge.runtime import InputError
 
 
 def half_clear_red(height: int = 64, width: int = 40) -> np.ndarray:

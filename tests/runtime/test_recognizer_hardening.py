@@ -9,7 +9,6 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from jersey_edge.data.discovery import discover
 from jersey_edge.runtime import ArtifactError, InputError, Recognizer
 from jersey_edge.runtime.artifacts import add_files, graph_file
 from jersey_edge.runtime.sampling import linspace_indices
@@ -38,19 +37,6 @@ POISONS = {
     "minus-inf-ones-bias": ("head", float("-inf"), "ones.bias"),
     "nan-encoder-weights": ("encoder", float("nan"), ""),
 }
-
-
-@pytest.fixture(scope="module")
-def rec(exported):
-    with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as recognizer:
-        yield recognizer
-
-
-@pytest.fixture(scope="module")
-def frames(exported):
-    """Eight distinct frames (two sequences) of the tiny dataset."""
-    records = discover(exported.data_root).records
-    return list(records[0].frames) + list(records[3].frames)
 
 
 @pytest.fixture(scope="module", params=sorted(POISONS))

@@ -8,22 +8,6 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pytest
-
-from jersey_edge.data.discovery import discover
-from jersey_edge.runtime import Recognizer
-
-
-@pytest.fixture(scope="module")
-def rec(exported):
-    with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as recognizer:
-        yield recognizer
-
-
-@pytest.fixture(scope="module")
-def frames(exported):
-    records = discover(exported.data_root).records
-    return list(records[0].frames) + list(records[3].frames)
 
 
 def test_cached_embeddings_do_not_keep_the_batch_alive(rec, frames, monkeypatch):
