@@ -18,7 +18,7 @@ from PIL import Image
 from typer.core import TyperGroup
 from typing_extensions import Annotated
 
-from .runtime.errors import DegradedExportError, InputError, JerseyEdgeError
+from .core.errors import DegradedExportError, InputError, JerseyEdgeError
 
 if TYPE_CHECKING:
     from .runtime.prediction import Prediction
@@ -335,7 +335,7 @@ Outcome = Union["Prediction", str]
 
 def _predict_chunk(rec: Any, folders: List[Path], as_json: bool) -> int:
     """Read, predict and print one chunk of folders; returns how many of them failed."""
-    from .runtime.discovery import sequence_frames
+    from .core.sequence_folders import sequence_frames
 
     outcomes: Dict[Path, Outcome] = {}
     ready: List[Tuple[Path, Any]] = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from .runtime.fileio import atomic_write_text
+from .core.fileio import atomic_write_text
 
 SYNTH_MANIFEST = "synth.json"
 BENCH_BATCHES = (1, 4, 8, 16)

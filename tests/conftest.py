@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.export.pipeline import export_model
 from jersey_edge.export.report import ExportReport
 from jersey_edge.model.config import ModelConfig
 from jersey_edge.model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
-from jersey_edge.runtime.preprocess import PreprocessConfig
 from jersey_edge.train.config import TrainConfig
 
 Size = Tuple[int, int]

@@ -8,11 +8,11 @@ from typing import Callable, NamedTuple
 import pytest
 
 from jersey_edge.bench import sources
+from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
 from jersey_edge.data.splits import split_records
 from jersey_edge.export.pipeline import export_model
 from jersey_edge.model.net import load_checkpoint
-from jersey_edge.runtime.errors import DatasetError
 from jersey_edge.train.data import SPLITS, load_splits, training_splits
 from jersey_edge.train.evaluate import evaluate
 

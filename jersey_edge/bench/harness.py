@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..core.errors import BackendUnavailableError
 from ..runtime.artifacts import Manifest, load_manifest, onnx_name
-from ..runtime.errors import BackendUnavailableError
 from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
 from .measure import RowTiming, time_preprocess, time_runner

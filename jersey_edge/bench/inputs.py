@@ -14,10 +14,10 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..core.errors import ArtifactError, InputError
+from ..core.preprocess import PreprocessConfig, load_rgb, resize_pad
+from ..core.sampling import linspace_indices
 from ..runtime.artifacts import GOLDEN, Manifest
-from ..runtime.errors import ArtifactError, InputError
-from ..runtime.preprocess import PreprocessConfig, load_rgb, resize_pad
-from ..runtime.sampling import linspace_indices
 
 # Raw frames kept for preprocessing and streaming measurements: enough to cycle through.
 RAW_FRAMES = 64
@@ -75,7 +75,7 @@ def spread(count: int, limit: Optional[int]) -> List[int]:
 
 
 def normalizer(cfg: PreprocessConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """uint8 [...,H,W,3] -> float32 [...,3,H,W] with exactly runtime.preprocess.normalize's
+    """uint8 [...,H,W,3] -> float32 [...,3,H,W] with exactly core.preprocess.normalize's
     float32 arithmetic."""
     mean = np.asarray(cfg.mean, dtype=np.float32)
     std = np.asarray(cfg.std, dtype=np.float32)
@@ -133,7 +133,7 @@ def from_records(records: Sequence, manifest: Manifest, *, source: str,
                  limit: Optional[int] = None) -> SequenceSet:
     """Dataset records (`.frames` paths, `.label`) sampled and preprocessed as the runtime
     does (linspace to max_frames, keep-aspect resize, sharpen, normalise)."""
-    from ..runtime.labels import number_to_digits
+    from ..core.labels import number_to_digits
 
     records = [records[i] for i in spread(len(records), limit)]
     if not records:

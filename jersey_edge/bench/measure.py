@@ -7,7 +7,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from ..runtime.preprocess import PreprocessConfig, preprocess_frame
+from ..core.preprocess import PreprocessConfig, preprocess_frame
 from .inputs import SequenceSet
 from .runners import Runner
 from .timing import Laps, Timing, repeat, time_call

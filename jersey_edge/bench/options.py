@@ -2,9 +2,9 @@
 
 from typing import List, Optional, Sequence
 
+from ..core.errors import InputError
 from ..runtime.artifacts import PRECISIONS
 from ..runtime.backends import BACKENDS
-from ..runtime.errors import InputError
 
 MAX_BATCH = 4096
 

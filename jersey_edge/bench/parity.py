@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..metrics import accuracy, decode_numbers
+from ..core.metrics import accuracy, decode_numbers
 from .inputs import SequenceSet
 from .runners import Runner
 

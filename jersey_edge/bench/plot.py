@@ -6,7 +6,7 @@ is where the device is saturated, and that differs between CPU, GPU and precisio
 
 from pathlib import Path
 
-from ..runtime.fileio import atomic_path
+from ..core.fileio import atomic_path
 from .report import BenchReport
 
 

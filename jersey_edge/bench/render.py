@@ -8,7 +8,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from rich.table import Table
 
-from ..runtime.fileio import atomic_write_text
+from ..core.fileio import atomic_write_text
 from .report import BenchReport, Row
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..runtime.fileio import atomic_write_text
+from ..core.fileio import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
+from ..core.errors import BackendUnavailableError, JerseyEdgeError
 from ..runtime import Recognizer
 from ..runtime.backends import BACKENDS
-from ..runtime.errors import BackendUnavailableError, JerseyEdgeError
 
 CPU_PROVIDER = "CPUExecutionProvider"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
+from ..core.errors import InputError
 from ..runtime.artifacts import Manifest
-from ..runtime.errors import InputError
 
 
 def torch_installed() -> bool:

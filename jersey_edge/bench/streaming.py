@@ -11,8 +11,8 @@ from typing import Any, Dict, Sequence
 
 import numpy as np
 
+from ..core.preprocess import load_rgb, preprocess_frames
 from ..runtime import Recognizer
-from ..runtime.preprocess import load_rgb, preprocess_frames
 from .timing import Timing, time_call
 
 TRACK = "bench-track"

@@ -15,7 +15,7 @@ import torchvision.transforms.v2.functional as F
 from PIL import Image, ImageFilter
 from torchvision.transforms import InterpolationMode
 
-from ..runtime.preprocess import PreprocessConfig
+from ..core.preprocess import PreprocessConfig
 
 Range = Tuple[float, float]
 

@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..runtime.errors import DatasetError, InputError
-from ..runtime.labels import number_to_digits
-from ..runtime.preprocess import PreprocessConfig, load_rgb, resize_pad
-from ..runtime.sampling import linspace_indices
+from ..core.errors import DatasetError, InputError
+from ..core.labels import number_to_digits
+from ..core.preprocess import PreprocessConfig, load_rgb, resize_pad
+from ..core.sampling import linspace_indices
 from .augment import AugmentConfig, ColourJitter, add_noise, augment_image, draw_colour
 from .discovery import SequenceRecord
 from .transforms import to_input

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ..runtime.discovery import split_sequence_folder
-from ..runtime.errors import DatasetError, InputError
-from ..runtime.labels import parse_label
-from ..runtime.preprocess import DECODE_ERRORS, open_frame
+from ..core.errors import DatasetError, InputError
+from ..core.labels import parse_label
+from ..core.preprocess import DECODE_ERRORS, open_frame
+from ..core.sequence_folders import split_sequence_folder
 
 log = logging.getLogger("jersey_edge")
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..runtime.errors import DatasetError, InputError
-from ..runtime.labels import number_to_digits
-from ..runtime.preprocess import PreprocessConfig
+from ..core.errors import DatasetError, InputError
+from ..core.labels import number_to_digits
+from ..core.preprocess import PreprocessConfig
 from .augment import AugmentConfig, draw_colour
 from .dataset import SequenceDataset, frame_mask, pad_frames, sample_views
 from .synth.config import SynthConfig

@@ -10,11 +10,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from jersey_edge.runtime.discovery import split_sequence_folder
-from jersey_edge.runtime.errors import DatasetError, InputError
-from jersey_edge.runtime.fileio import atomic_path
-from jersey_edge.runtime.labels import parse_label
-from jersey_edge.runtime.preprocess import load_rgb
+from jersey_edge.core.errors import DatasetError, InputError
+from jersey_edge.core.fileio import atomic_path
+from jersey_edge.core.labels import parse_label
+from jersey_edge.core.preprocess import load_rgb
+from jersey_edge.core.sequence_folders import split_sequence_folder
 
 CELL = (64, 112)  # every frame is fitted into this box, keeping its aspect
 CAPTION = 14  # row caption strip height

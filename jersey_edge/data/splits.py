@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..runtime.errors import DatasetError, InputError
-from ..runtime.fileio import atomic_write_text
+from ..core.errors import DatasetError, InputError
+from ..core.fileio import atomic_write_text
 from .discovery import SequenceRecord
 
 log = logging.getLogger("jersey_edge")

@@ -1,8 +1,8 @@
-"""Eval-time preprocessing, torch side: the training twin of `runtime.preprocess`.
+"""Eval-time preprocessing, torch side: the training twin of `core.preprocess`.
 
 Geometry and sharpening are the runtime's own Pillow code (`resize_pad`), so the two sides
 cannot drift apart there; only "to tensor + normalise" is done in torch here. A test holds
-this equal to `runtime.preprocess.preprocess_frame` to 1e-5.
+this equal to `core.preprocess.preprocess_frame` to 1e-5.
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ import torch
 import torchvision.transforms.v2.functional as F
 from PIL import Image
 
-from ..runtime.preprocess import PreprocessConfig, resize_pad
+from ..core.preprocess import PreprocessConfig, resize_pad
 
 
 def to_input(canvas: Image.Image, cfg: PreprocessConfig) -> torch.Tensor:

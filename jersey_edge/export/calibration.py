@@ -23,11 +23,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from ..core.errors import InputError
+from ..core.preprocess import PreprocessConfig, preprocess_frames
+from ..core.sampling import linspace_indices
 from ..data.discovery import SequenceRecord
 from ..runtime.artifacts import FRAMES
-from ..runtime.errors import InputError
-from ..runtime.preprocess import PreprocessConfig, preprocess_frames
-from ..runtime.sampling import linspace_indices
 from .selection import interleave_by_label
 
 CALIB_METHODS = ("entropy", "percentile", "minmax")

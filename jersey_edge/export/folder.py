@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..runtime.errors import InputError
-from ..runtime.fileio import current_umask, fsync_dir
+from ..core.errors import InputError
+from ..core.fileio import current_umask, fsync_dir
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2

@@ -18,11 +18,11 @@ from typing import Dict, Sequence
 
 import numpy as np
 
+from ..core.fileio import atomic_path
+from ..core.labels import number_to_digits
+from ..core.preprocess import PreprocessConfig
+from ..core.sampling import pad_sequence
 from ..data.discovery import SequenceRecord
-from ..runtime.fileio import atomic_path
-from ..runtime.labels import number_to_digits
-from ..runtime.preprocess import PreprocessConfig
-from ..runtime.sampling import pad_sequence
 from .reference import TorchReference
 from .selection import golden_lengths, interleave_by_label, truncated_indices
 from .sequences import sequence_frames, split_and_pad

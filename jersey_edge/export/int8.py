@@ -18,9 +18,9 @@ import numpy as np
 import onnx
 from tqdm import tqdm
 
+from ..core.fileio import atomic_write_text
+from ..core.preprocess import PreprocessConfig, preprocess_frames
 from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT
-from ..runtime.fileio import atomic_write_text
-from ..runtime.preprocess import PreprocessConfig, preprocess_frames
 from . import tensorrt_cache
 from .bias_correction import bias_shifts, corrected
 from .calibration import CalibrationConfig, amax_by_tensor, calibrate, save_ranges

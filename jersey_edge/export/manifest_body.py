@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ..runtime.labels import label_layout
+from ..core.labels import label_layout
 from .onnx_graphs import OPSET
 
 TOOLS = ("torch", "onnx", "onnxruntime", "onnxconverter-common", "onnxscript", "timm",

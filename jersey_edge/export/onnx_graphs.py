@@ -18,9 +18,9 @@ import onnx
 import torch
 from torch import nn
 
+from ..core.fileio import atomic_path
+from ..core.preprocess import PreprocessConfig
 from ..runtime.artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS
-from ..runtime.fileio import atomic_path
-from ..runtime.preprocess import PreprocessConfig
 from .simplify import constants, simplify, static_dims
 
 OPSET = 17

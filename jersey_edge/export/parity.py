@@ -18,12 +18,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from ..core.labels import number_to_digits
+from ..core.metrics import accuracy, decision_margin, decode_numbers
+from ..core.preprocess import PreprocessConfig
 from ..data.discovery import SequenceRecord
-from ..metrics import accuracy, decision_margin, decode_numbers
 from ..runtime.artifacts import graph_file, load_manifest, onnx_name
 from ..runtime.backends.onnxruntime import OnnxRuntimeSession
-from ..runtime.labels import number_to_digits
-from ..runtime.preprocess import PreprocessConfig
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
 from .probe import Fidelity

@@ -16,10 +16,10 @@ from typing import Any, Dict, List, Optional
 
 import onnx
 
+from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..data.splits import SPLIT_NAMES, Splits
 from ..model.net import load_checkpoint
 from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
-from ..runtime.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..train.config import TrainConfig
 from ..train.data import load_splits, resolve_data_root
 from .calibration import CalibrationConfig, select_frames

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from ..core.fileio import atomic_path
 from ..runtime.artifacts import onnx_name
-from ..runtime.fileio import atomic_path
 from .calibration import ort_method
 
 WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")

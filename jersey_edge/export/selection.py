@@ -11,8 +11,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from ..core.sampling import linspace_indices
 from ..data.discovery import SequenceRecord
-from ..runtime.sampling import linspace_indices
 
 
 def interleave_by_label(records: Sequence[SequenceRecord], seed: int,

@@ -4,9 +4,9 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..core.preprocess import PreprocessConfig, preprocess_frames
+from ..core.sampling import linspace_indices, pad_sequence
 from ..data.discovery import SequenceRecord
-from ..runtime.preprocess import PreprocessConfig, preprocess_frames
-from ..runtime.sampling import linspace_indices, pad_sequence
 
 
 def sequence_frames(record: SequenceRecord, preprocess: PreprocessConfig, max_frames: int,

@@ -22,7 +22,7 @@ from typing import Dict, List
 
 import onnx
 
-from ..runtime.fileio import atomic_write_text
+from ..core.fileio import atomic_write_text
 
 # JetPack 5.1's TensorRT 8.5.2: the newest target that still uses implicit INT8.
 TRT_VERSION_TAG = 8502

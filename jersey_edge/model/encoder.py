@@ -4,7 +4,7 @@ from typing import List
 
 from torch import Tensor, nn
 
-from ..runtime.errors import InputError
+from ..core.errors import InputError
 from .config import ModelConfig
 from .pretrained import create_backbone
 

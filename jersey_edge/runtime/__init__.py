@@ -1,27 +1,25 @@
-"""Torch-free inference runtime: embed this on the edge device.
+"""Torch-free inference runtime: what the edge device embeds.
 
-Imports only numpy and Pillow here; onnxruntime / tensorrt / pycuda are imported by the
-backend that needs them, when it is opened.
+Imports only `jersey_edge.core`, numpy and Pillow here; onnxruntime / tensorrt / pycuda
+are imported by the backend that needs them, when it is opened.
 """
 
-from .errors import (
+from ..core.errors import (
     ArtifactError,
     BackendUnavailableError,
-    CheckpointError,
-    DatasetError,
+    DegradedPrecisionWarning,
     InputError,
     JerseyEdgeError,
 )
+from ..core.preprocess import PreprocessConfig
 from .prediction import Prediction
-from .preprocess import PreprocessConfig
 from .recognizer import Recognizer
 from .stream import TrackStream
 
 __all__ = [
     "ArtifactError",
     "BackendUnavailableError",
-    "CheckpointError",
-    "DatasetError",
+    "DegradedPrecisionWarning",
     "InputError",
     "JerseyEdgeError",
     "Prediction",

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-from .errors import ArtifactError
-from .fileio import NotRegularFileError, PathLike, atomic_write_text, read_regular_file
-from .preprocess import PreprocessConfig
+from ..core.errors import ArtifactError
+from ..core.fileio import NotRegularFileError, PathLike, atomic_write_text, read_regular_file
+from ..core.preprocess import PreprocessConfig
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from ..core.errors import ArtifactError, InputError, JerseyEdgeError
+from ..core.fileio import PathLike, atomic_path
 from . import trt_compat
 from .artifacts import (
     CALIBRATION_CACHE,
@@ -44,8 +46,6 @@ from .artifacts import (
     load_manifest,
     onnx_name,
 )
-from .errors import ArtifactError, InputError, JerseyEdgeError
-from .fileio import PathLike, atomic_path
 
 if TYPE_CHECKING:
     import tensorrt as trt

@@ -5,8 +5,8 @@ from typing import Any, Dict
 
 import numpy as np
 
-from .errors import ArtifactError
-from .labels import BLANK, digits_to_number
+from ..core.errors import ArtifactError
+from ..core.labels import BLANK, digits_to_number
 
 
 @dataclass(frozen=True)

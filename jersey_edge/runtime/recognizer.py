@@ -8,13 +8,13 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..core.errors import DegradedPrecisionWarning, InputError
+from ..core.preprocess import Frame, preprocess_frames
+from ..core.sampling import linspace_indices, pad_sequence
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
 from .backends import open_backend
 from .backends.base import Session
-from .errors import DegradedPrecisionWarning, InputError
 from .prediction import Prediction, require_finite, to_prediction
-from .preprocess import Frame, preprocess_frames
-from .sampling import linspace_indices, pad_sequence
 
 
 class Recognizer:
@@ -159,7 +159,8 @@ def _require_ordered(items: object, what: str, of: str) -> None:
     """Sequences are sampled by position in time: refuse paths, arrays, sets, dicts, iterators."""
     if isinstance(items, (str, os.PathLike)):
         raise InputError(f"{what} must be a list or tuple of {of}, got the path {str(items)!r}; "
-                         "read a folder's frames with runtime.discovery.sequence_frames(folder)")
+                         "read a folder's frames with "
+                         "jersey_edge.core.sequence_folders.sequence_frames(folder)")
     if not isinstance(items, SequenceABC):
         raise InputError(f"{what} must be a list or tuple of {of}, got {type(items).__name__}")
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Deque, Dict, Hashable, Mapping
 
 import numpy as np
 
-from .errors import InputError
+from ..core.errors import InputError
+from ..core.preprocess import Frame, preprocess_frame
+from ..core.sampling import pad_sequence
 from .prediction import Prediction, require_finite, to_prediction
-from .preprocess import Frame, preprocess_frame
-from .sampling import pad_sequence
 
 if TYPE_CHECKING:
     from .recognizer import Recognizer

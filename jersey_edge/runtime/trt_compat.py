@@ -26,7 +26,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, List, Tuple
 
-from .errors import ArtifactError, BackendUnavailableError
+from ..core.errors import ArtifactError, BackendUnavailableError
 
 if TYPE_CHECKING:
     import tensorrt as trt

@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict
 
-from ..runtime.errors import InputError
+from ..core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from ..core.errors import InputError
+from ..core.preprocess import PreprocessConfig
 from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
 from ..data.discovery import discover
 from ..data.online import OnlineSynthDataset, folder_synth_config
 from ..data.splits import Splits, load_or_create_splits, read_splits
 from ..model.net import JerseyNet
-from ..runtime.errors import InputError
-from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
 from .trunk_cache import CachedSequenceDataset, build_trunk_cache
 

@@ -9,13 +9,13 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from ..core.errors import InputError
+from ..core.fileio import atomic_write_text
+from ..core.labels import digits_to_number
+from ..core.metrics import decode_numbers
 from ..data.discovery import discover
 from ..data.splits import SPLIT_NAMES
-from ..metrics import decode_numbers
 from ..model.net import load_checkpoint
-from ..runtime.errors import InputError
-from ..runtime.fileio import atomic_write_text
-from ..runtime.labels import digits_to_number
 from .config import TrainConfig
 from .data import eval_loader, load_splits, resolve_data_root
 from .inference import Logits, collect_logits

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
-from ..runtime.fileio import atomic_path, atomic_write_text
+from ..core.fileio import atomic_path, atomic_write_text
 
 HISTORY = "history.json"
 CURVES = "curves.png"

@@ -12,6 +12,8 @@ import torch
 from timm.utils import ModelEmaV3
 from tqdm import tqdm
 
+from ..core.errors import CheckpointError, InputError, JerseyEdgeError
+from ..core.preprocess import PreprocessConfig
 from ..model.config import ModelConfig
 from ..model.net import (
     JerseyNet,
@@ -20,8 +22,6 @@ from ..model.net import (
     load_checkpoint,
     save_checkpoint,
 )
-from ..runtime.errors import CheckpointError, InputError, JerseyEdgeError
-from ..runtime.preprocess import PreprocessConfig
 from .config import TrainConfig
 from .data import TrainData, load_train_data
 from .frame_loss import FrameDigitHead

@@ -5,8 +5,8 @@ from typing import Dict
 
 import numpy as np
 
-from ..runtime.fileio import atomic_path
-from ..runtime.labels import BLANK
+from ..core.fileio import atomic_path
+from ..core.labels import BLANK
 from .inference import Logits
 
 

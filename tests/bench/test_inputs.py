@@ -4,7 +4,7 @@ import numpy as np
 
 from jersey_edge.bench.inputs import SequenceSet, normalizer, spread
 from jersey_edge.bench.parity import compare
-from jersey_edge.runtime.preprocess import (
+from jersey_edge.core.preprocess import (
     PreprocessConfig,
     load_rgb,
     preprocess_frame,

@@ -4,7 +4,7 @@ import pytest
 
 from jersey_edge.bench import parse_batches
 from jersey_edge.bench.options import check_options
-from jersey_edge.runtime.errors import InputError
+from jersey_edge.core.errors import InputError
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from jersey_edge.core.errors import DatasetError
+from jersey_edge.core.labels import BLANK
+from jersey_edge.core.preprocess import PreprocessConfig, preprocess_frames
+from jersey_edge.core.sampling import linspace_indices
 from jersey_edge.data.augment import AugmentConfig
 from jersey_edge.data.dataset import SequenceDataset, make_loader, random_indices, sample_frames
 from jersey_edge.data.discovery import SequenceRecord, discover
-from jersey_edge.runtime.errors import DatasetError
-from jersey_edge.runtime.labels import BLANK
-from jersey_edge.runtime.preprocess import PreprocessConfig, preprocess_frames
-from jersey_edge.runtime.sampling import linspace_indices
 
 PRE = PreprocessConfig()
 

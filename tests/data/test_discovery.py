@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
-from jersey_edge.runtime.errors import DatasetError
 
 
 def test_project_b_layout(tiny_dataset: Path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
-from jersey_edge.runtime.errors import DatasetError
 from tests import image_formats
 
 DUPLICATE = "same folder as another sequence (symlink)"

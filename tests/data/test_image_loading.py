@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.data import preview
 from jersey_edge.data.dataset import SequenceDataset
 from jersey_edge.data.discovery import SequenceRecord
 from jersey_edge.data.preview import CAPTION, CELL, TAG, contact_sheet
-from jersey_edge.runtime.preprocess import PreprocessConfig
 from tests import image_formats
 
 RAW = PreprocessConfig(height=8, width=4, pad_value=30, sharpness=1.0, mean=(0.0, 0.0, 0.0),

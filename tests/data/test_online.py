@@ -4,12 +4,12 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
+from jersey_edge.core.errors import DatasetError, InputError
+from jersey_edge.core.labels import number_to_digits
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.data.augment import AugmentConfig
 from jersey_edge.data.online import OnlineSynthDataset, folder_synth_config
 from jersey_edge.data.synth import SynthConfig
-from jersey_edge.runtime.errors import DatasetError, InputError
-from jersey_edge.runtime.labels import number_to_digits
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 TINY = PreprocessConfig(height=64, width=32)
 LABELS = (7, 23, 58)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.preview import CAPTION, CELL, TAG, contact_sheet
-from jersey_edge.runtime.errors import DatasetError
 
 
 def _frame(path: Path, size=(40, 72), colour=(200, 40, 40)) -> None:

@@ -6,10 +6,10 @@ from typing import List
 
 import pytest
 
+from jersey_edge.core.errors import DatasetError, InputError
 from jersey_edge.data import splits as splits_mod
 from jersey_edge.data.discovery import SequenceRecord
 from jersey_edge.data.splits import fingerprint, load_or_create_splits, split_records
-from jersey_edge.runtime.errors import DatasetError, InputError
 
 
 def make_records(tracks_per_label: dict, seqs_per_track: int = 2) -> List[SequenceRecord]:

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
+from jersey_edge.core.preprocess import PreprocessConfig, load_rgb, preprocess_frame
 from jersey_edge.data.augment import AugmentConfig, ColourJitter, add_noise, augment_image
 from jersey_edge.data.transforms import eval_transform
-from jersey_edge.runtime.preprocess import PreprocessConfig, load_rgb, preprocess_frame
 
 CONFIGS = [PreprocessConfig(), PreprocessConfig(height=192, width=96, sharpness=1.0,
                                                 mean=(123.7, 116.3, 103.5),

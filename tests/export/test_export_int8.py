@@ -8,12 +8,12 @@ from pathlib import Path
 import onnx
 import pytest
 
+from jersey_edge.core.errors import DegradedExportError, DegradedPrecisionWarning
 from jersey_edge.export import int8 as int8_module
 from jersey_edge.export.int8 import markdown_table
 from jersey_edge.export.pipeline import export_model
 from jersey_edge.export.sensitivity import MixedPrecisionConfig
 from jersey_edge.runtime.artifacts import INT8_REPORT, MANIFEST, load_manifest
-from jersey_edge.runtime.errors import DegradedExportError, DegradedPrecisionWarning
 from jersey_edge.runtime.recognizer import Recognizer
 
 STEM_INPUT = "frames"

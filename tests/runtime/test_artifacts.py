@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from jersey_edge.core.errors import ArtifactError
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime import artifacts
-from jersey_edge.runtime.errors import ArtifactError
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 
 @pytest.fixture

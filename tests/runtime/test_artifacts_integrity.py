@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from jersey_edge.core.errors import ArtifactError
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime import artifacts, build
 from jersey_edge.runtime.artifacts import MANIFEST, add_files, load_manifest, write_manifest
 from jersey_edge.runtime.backends import tensorrt as trt_backend
 from jersey_edge.runtime.build import build_engines
-from jersey_edge.runtime.errors import ArtifactError
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 GRAPHS = ["encoder.onnx", "head.onnx", "encoder.int8.onnx", "encoder.int8.cpu.onnx",
           "head.fp16.onnx", "calibration.cache"]

@@ -14,6 +14,8 @@ from types import ModuleType
 
 import pytest
 
+from jersey_edge.core.errors import ArtifactError, BackendUnavailableError, InputError
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime import trt_compat
 from jersey_edge.runtime.artifacts import (
     EMBEDDINGS,
@@ -25,8 +27,6 @@ from jersey_edge.runtime.artifacts import (
     write_manifest,
 )
 from jersey_edge.runtime.build import build_engines, plan_engine, profile_shapes
-from jersey_edge.runtime.errors import ArtifactError, BackendUnavailableError, InputError
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(

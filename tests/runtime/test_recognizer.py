@@ -125,7 +125,7 @@ import sys, json, time
 sys.modules["torch"] = None
 started = time.perf_counter()
 from jersey_edge.runtime import Recognizer
-from jersey_edge.runtime.discovery import sequence_frames
+from jersey_edge.core.sequence_folders import sequence_frames
 rec = Recognizer.load(sys.argv[1], precision=sys.argv[3])
 p = rec.predict(sequence_frames(sys.argv[2]))
 assert "torch" not in [m for m in sys.modules if sys.modules[m] is not None]

@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from jersey_edge.core.sampling import linspace_indices
 from jersey_edge.runtime import ArtifactError, InputError, Recognizer
 from jersey_edge.runtime.artifacts import add_files, graph_file
-from jersey_edge.runtime.sampling import linspace_indices
 
 
 def poisoned_copy(artifacts: Path, dest: Path, part: str, value: float, *,

@@ -11,6 +11,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from jersey_edge.core.errors import BackendUnavailableError, InputError
 from jersey_edge.runtime import trt_compat
 from jersey_edge.runtime.artifacts import (
     ATTENTION,
@@ -25,7 +26,6 @@ from jersey_edge.runtime.artifacts import (
 )
 from jersey_edge.runtime.backends import open_backend
 from jersey_edge.runtime.backends import tensorrt as trt_backend
-from jersey_edge.runtime.errors import BackendUnavailableError, InputError
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(

@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime.artifacts import (
     ATTENTION,
     EMBEDDINGS,
@@ -31,7 +32,6 @@ from jersey_edge.runtime.artifacts import (
     onnx_name,
     write_manifest,
 )
-from jersey_edge.runtime.preprocess import PreprocessConfig
 
 OPSET = 17
 IR_VERSION = 8  # what opset 17 needs; newer onnx writes IRs older runtimes refuse

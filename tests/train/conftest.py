@@ -2,8 +2,8 @@ from dataclasses import replace
 
 import pytest
 
+from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.model.config import ModelConfig
-from jersey_edge.runtime.preprocess import PreprocessConfig
 from jersey_edge.train.config import preset
 
 TINY_MODEL = ModelConfig(pretrained=False, embed_dim=32, hidden=16, attn_dim=8)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from jersey_edge.core.errors import CheckpointError, InputError
 from jersey_edge.model.net import load_checkpoint
-from jersey_edge.runtime.errors import CheckpointError, InputError
 from jersey_edge.train.config import preset
 from jersey_edge.train.loop import train
 

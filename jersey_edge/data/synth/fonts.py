@@ -12,7 +12,7 @@ from typing import Tuple
 
 from PIL import ImageFont
 
-from jersey_edge.runtime.errors import DatasetError
+from jersey_edge.core.errors import DatasetError
 
 # Bold faces are listed twice: most kits use heavy block numbers.
 FONT_FILES: Tuple[str, ...] = (

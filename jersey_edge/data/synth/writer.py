@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from jersey_edge.runtime.errors import DatasetError, InputError
-from jersey_edge.runtime.fileio import atomic_write_text
+from jersey_edge.core.errors import DatasetError, InputError
+from jersey_edge.core.fileio import atomic_write_text
 
 from .config import SynthConfig, resolve_labels
 from .fonts import FONT_FILES

@@ -6,8 +6,8 @@ A backend is a small factory class (`OnnxRuntimeBackend`, `TensorRTBackend`) wit
 
 from typing import Any, Callable, Dict
 
+from ...core.errors import ArtifactError, BackendUnavailableError, InputError
 from ..artifacts import Manifest
-from ..errors import ArtifactError, BackendUnavailableError, InputError
 
 BACKENDS = ("tensorrt", "onnxruntime")  # best first
 

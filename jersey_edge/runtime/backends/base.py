@@ -48,7 +48,7 @@ def check_feed(feed: Feed, expected: Dict[str, Tuple[int, ...]]) -> None:
 
     `expected` maps input name -> shape with -1 for dynamic dimensions.
     """
-    from ..errors import InputError
+    from ...core.errors import InputError
 
     if sorted(feed) != sorted(expected):
         raise InputError(f"expected inputs {sorted(expected)}, got {sorted(feed)}")

@@ -6,8 +6,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ...core.errors import ArtifactError, BackendUnavailableError
 from ..artifacts import MANIFEST, Manifest, graph_file
-from ..errors import ArtifactError, BackendUnavailableError
 from .base import Feed, Session, check_feed
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ...core.errors import ArtifactError, BackendUnavailableError, InputError
 from .. import trt_compat
 from ..artifacts import Manifest, engine_name
-from ..errors import ArtifactError, BackendUnavailableError, InputError
 from .base import Feed, Session, check_feed
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 import pytest
 
-from jersey_edge.runtime.fileio import atomic_path, atomic_write_text
+from jersey_edge.core.fileio import atomic_path, atomic_write_text
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
-from jersey_edge.runtime.errors import InputError
-from jersey_edge.runtime.labels import BLANK, digits_to_number, number_to_digits, parse_label
+from jersey_edge.core.errors import InputError
+from jersey_edge.core.labels import BLANK, digits_to_number, number_to_digits, parse_label
 
 
 @pytest.mark.parametrize("number,digits", [(0, (BLANK, 0)), (7, (BLANK, 7)), (48, (4, 8)),

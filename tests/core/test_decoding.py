@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jersey_edge.runtime.errors import InputError
-from jersey_edge.runtime.preprocess import (
+from jersey_edge.core.errors import InputError
+from jersey_edge.core.preprocess import (
     MAX_FRAME_PIXELS,
     PreprocessConfig,
     load_rgb,

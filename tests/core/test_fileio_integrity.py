@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from jersey_edge.runtime import artifacts, fileio
-from jersey_edge.runtime.fileio import atomic_write_bytes
-from jersey_edge.runtime.preprocess import PreprocessConfig
+from jersey_edge.core import fileio
+from jersey_edge.core.fileio import atomic_write_bytes
+from jersey_edge.core.preprocess import PreprocessConfig
+from jersey_edge.runtime import artifacts
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from jersey_edge.metrics import accuracy, wilson_interval
+from jersey_edge.core.metrics import accuracy, wilson_interval
 
 
 @pytest.mark.parametrize("successes, n, expected", [

@@ -2,8 +2,8 @@
 
 import pytest
 
-from jersey_edge.runtime.errors import InputError
-from jersey_edge.runtime.labels import parse_label
+from jersey_edge.core.errors import InputError
+from jersey_edge.core.labels import parse_label
 
 
 @pytest.mark.parametrize("name", ["²", "①", "4²", "¹⁰", "٤", "٤٨", "４", "७", " 4", "4 ", "+4"])

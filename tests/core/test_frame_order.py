@@ -5,7 +5,7 @@ from typing import List
 
 import pytest
 
-from jersey_edge.runtime.discovery import frame_sort_key, sequence_frames, split_sequence_folder
+from jersey_edge.core.sequence_folders import frame_sort_key, sequence_frames, split_sequence_folder
 
 
 def names_in_order(names: List[str]) -> List[str]:

@@ -5,7 +5,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .runtime.labels import BLANK
+from .labels import BLANK
 
 
 def decode_numbers(tens_logits: np.ndarray, ones_logits: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from jersey_edge.runtime.sampling import linspace_indices, pad_sequence
+from jersey_edge.core.sampling import linspace_indices, pad_sequence
 
 
 def test_short_sequences_keep_every_frame():

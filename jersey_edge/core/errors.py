@@ -1,7 +1,7 @@
 """Typed errors shared by the whole package.
 
-They live in the runtime because the runtime imports nothing from the rest of the package,
-while everything else may import the runtime. The CLI turns any of them into one line on
+They live in `core`, which every side (training, export, bench, runtime) imports and which
+imports nothing heavier than the standard library. The CLI turns any of them into one line on
 stderr and exit code 2, so every message should say what went wrong *and* what to do.
 """
 
