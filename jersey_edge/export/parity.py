@@ -6,7 +6,7 @@ Two measurements per pair:
     and how often the prediction equals PyTorch's.
 Each sequence is preprocessed once; its frames go through every encoder (PyTorch once) and
 the per-frame embeddings through the matching head: the head each precision is served with
-(`artifacts.graph_file`), so the INT8 TensorRT layout runs with the FP16 head as on a Jetson.
+(`artifacts.graphs_for`), so the INT8 TensorRT layout runs with the FP16 head as on a Jetson.
 For FP16 and INT8 the golden frames' embeddings are also compared with PyTorch's (cosine).
 The head graphs are checked for padding invariance in ORT.
 """
@@ -22,7 +22,7 @@ from ..core.labels import number_to_digits
 from ..core.metrics import accuracy, decision_margin, decode_numbers
 from ..core.preprocess import PreprocessConfig
 from ..data.discovery import SequenceRecord
-from ..runtime.artifacts import graph_file, load_manifest, onnx_name
+from ..runtime.artifacts import graphs_for, load_manifest
 from ..runtime.backends.onnxruntime import OnnxRuntimeSession
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
@@ -60,16 +60,18 @@ class Variant:
     target: str
 
 
+def _variant(name: str, precision: str, target: str, goal: str) -> Variant:
+    serving = graphs_for(precision, target)
+    return Variant(name, precision, serving.encoder, serving.head, goal)
+
+
 VARIANTS = (
-    Variant("fp32", "fp32", onnx_name("encoder", "fp32"), onnx_name("head", "fp32"),
-            f"golden |Δ|<={FP32_MAX_ABS:g}, agree 100%"),
-    Variant("fp16", "fp16", onnx_name("encoder", "fp16"), onnx_name("head", "fp16"),
-            f"agree>={FP16_MIN_AGREEMENT:.1%}, |Δacc|<={FP16_MAX_DELTA_POINTS}pt on sequences "
-            f"PyTorch decides by >={TIE_MARGIN}"),
-    Variant("int8 cpu", "int8", graph_file("encoder", "int8", tensorrt=False),
-            graph_file("head", "int8", tensorrt=False), INT8_TARGET),
-    Variant("int8 tensorrt", "int8", graph_file("encoder", "int8", tensorrt=True),
-            graph_file("head", "int8", tensorrt=True), INT8_TARGET),
+    _variant("fp32", "fp32", "cpu", f"golden |Δ|<={FP32_MAX_ABS:g}, agree 100%"),
+    _variant("fp16", "fp16", "cpu",
+             f"agree>={FP16_MIN_AGREEMENT:.1%}, |Δacc|<={FP16_MAX_DELTA_POINTS}pt on sequences "
+             f"PyTorch decides by >={TIE_MARGIN}"),
+    _variant("int8 cpu", "int8", "cpu", INT8_TARGET),
+    _variant("int8 tensorrt", "int8", "tensorrt", INT8_TARGET),
 )
 
 

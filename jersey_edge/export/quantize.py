@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from ..core.fileio import atomic_path
-from ..runtime.artifacts import onnx_name
+from ..runtime.artifacts import graphs_for
 from .calibration import ort_method
 
 WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
@@ -50,7 +50,7 @@ class Flavour:
 
 TENSORRT = Flavour(
     name="tensorrt",
-    file=onnx_name("encoder", "int8"),
+    file=graphs_for("int8", "tensorrt").encoder,
     activations="int8",
     op_types=TENSORRT_OPS,
     options={
@@ -66,7 +66,7 @@ TENSORRT = Flavour(
 
 CPU = Flavour(
     name="cpu",
-    file=onnx_name("encoder", "int8", "cpu"),
+    file=graphs_for("int8", "cpu").encoder,
     activations="uint8",
     op_types=None,
     # Clip/Relu stay in the graph (ORT fuses them at load time either way, same speed) so

@@ -50,8 +50,31 @@ def engine_name(part: str, precision: str) -> str:
     return f"{part}.{precision}.engine"
 
 
-def graph_file(part: str, precision: str, *, tensorrt: bool) -> str:
-    """The ONNX graph that serves `part` at `precision` on a TensorRT-compiled or a CPU path.
+TARGETS = ("cpu", "tensorrt")
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The graph pair (and engines) that serve one precision on one target.
+
+    target "tensorrt" is any TensorRT-compiled path (engines, ORT's TensorRT/CUDA providers);
+    "cpu" is ONNX Runtime's CPU provider.
+    """
+
+    precision: str
+    target: str
+    encoder: str
+    head: str
+
+    def graph(self, part: str) -> str:
+        return self.encoder if part == "encoder" else self.head
+
+    def engine(self, part: str) -> str:
+        return engine_name(part, self.precision)
+
+
+def graphs_for(precision: str, target: str) -> Serving:
+    """The one serving table: which ONNX graphs run `precision` on `target`.
 
     INT8 has two encoder layouts from one calibration: symmetric S8 QDQ for TensorRT and
     U8-activation QDQ for ONNX Runtime's x86 VNNI kernels. The GRU head is never quantized:
@@ -59,17 +82,20 @@ def graph_file(part: str, precision: str, *, tensorrt: bool) -> str:
     """
     if precision not in PRECISIONS:
         raise ArtifactError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if target not in TARGETS:
+        raise ArtifactError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
     if precision != "int8":
-        return onnx_name(part, precision)
-    if part == "encoder":
-        return onnx_name(part, "int8", "" if tensorrt else "cpu")
-    return onnx_name(part, "fp16" if tensorrt else "fp32")
+        return Serving(precision, target, onnx_name("encoder", precision),
+                       onnx_name("head", precision))
+    tensorrt = target == "tensorrt"
+    return Serving(precision, target, onnx_name("encoder", "int8", "" if tensorrt else "cpu"),
+                   onnx_name("head", "fp16" if tensorrt else "fp32"))
 
 
 def _layout_names() -> FrozenSet[str]:
     """Every file name an artifacts folder may hold: graphs, engines and the fixed names."""
-    graphs = {graph_file(part, precision, tensorrt=tensorrt) for part in PARTS
-              for precision in PRECISIONS for tensorrt in (False, True)}
+    graphs = {graphs_for(precision, target).graph(part) for part in PARTS
+              for precision in PRECISIONS for target in TARGETS}
     engines = {engine_name(part, precision) for part in PARTS for precision in PRECISIONS}
     return frozenset(graphs | engines | {GOLDEN, CALIBRATION_CACHE, TIMING_CACHE, INT8_REPORT})
 

@@ -41,8 +41,7 @@ from .artifacts import (
     TIMING_CACHE,
     Manifest,
     add_files,
-    engine_name,
-    graph_file,
+    graphs_for,
     load_manifest,
     onnx_name,
 )
@@ -80,11 +79,12 @@ def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = Fals
     if use_calibration_cache and precision != "int8":
         raise InputError("the calibration cache only applies to --precision int8")
     calibrate = use_calibration_cache and part == "encoder"
+    serving = graphs_for(precision, "tensorrt")
     return EnginePlan(
         part=part,
         precision=precision,
-        graph=onnx_name(part, "fp32") if calibrate else graph_file(part, precision, tensorrt=True),
-        engine=engine_name(part, precision),
+        graph=onnx_name(part, "fp32") if calibrate else serving.graph(part),
+        engine=serving.engine(part),
         # INT8 engines also get FP16, so the nodes export left in float (mixed precision)
         # and everything outside Q/DQ pairs run FP16, not FP32.
         fp16=precision in ("fp16", "int8"),

@@ -59,9 +59,10 @@ def test_missing_folder_and_manifest(tmp_path):
         artifacts.load_manifest(tmp_path)
 
 
-def test_graph_file_per_target():
-    assert artifacts.graph_file("encoder", "int8", tensorrt=True) == "encoder.int8.onnx"
-    assert artifacts.graph_file("encoder", "int8", tensorrt=False) == "encoder.int8.cpu.onnx"
-    assert artifacts.graph_file("head", "int8", tensorrt=False) == "head.onnx"
-    assert artifacts.graph_file("head", "int8", tensorrt=True) == "head.fp16.onnx"
-    assert artifacts.graph_file("head", "fp16", tensorrt=False) == "head.fp16.onnx"
+def test_graphs_for_per_target():
+    assert artifacts.graphs_for("int8", "tensorrt").encoder == "encoder.int8.onnx"
+    assert artifacts.graphs_for("int8", "cpu").encoder == "encoder.int8.cpu.onnx"
+    assert artifacts.graphs_for("int8", "cpu").head == "head.onnx"
+    assert artifacts.graphs_for("int8", "tensorrt").head == "head.fp16.onnx"
+    assert artifacts.graphs_for("fp16", "cpu").head == "head.fp16.onnx"
+    assert artifacts.graphs_for("int8", "tensorrt").engine("head") == "head.int8.engine"

@@ -11,7 +11,7 @@ from onnx import numpy_helper
 
 from jersey_edge.core.sampling import linspace_indices
 from jersey_edge.runtime import ArtifactError, InputError, Recognizer
-from jersey_edge.runtime.artifacts import add_files, graph_file
+from jersey_edge.runtime.artifacts import add_files, graphs_for
 
 
 def poisoned_copy(artifacts: Path, dest: Path, part: str, value: float, *,
@@ -19,7 +19,7 @@ def poisoned_copy(artifacts: Path, dest: Path, part: str, value: float, *,
     """A re-signed copy of `artifacts` whose fp32 `part` graph has its weight matrices (or the
     initializer named `only`) filled with `value`: a model that outputs NaN or infinity."""
     shutil.copytree(artifacts, dest)
-    name = graph_file(part, "fp32", tensorrt=False)
+    name = graphs_for("fp32", "cpu").graph(part)
     path = dest / name
     model = onnx.load(str(path))
     for init in model.graph.initializer:

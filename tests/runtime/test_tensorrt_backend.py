@@ -21,7 +21,7 @@ from jersey_edge.runtime.artifacts import (
     ONES,
     TENS,
     add_files,
-    graph_file,
+    graphs_for,
     load_manifest,
 )
 from jersey_edge.runtime.backends import open_backend
@@ -121,7 +121,7 @@ def test_engine_matches_onnxruntime(engines, part, precision):
     backend = open_backend("tensorrt", manifest, precision)
     for batch in (1, MAX_SEQUENCES):
         feed = sample_feeds(manifest, batch)[part]
-        expected = ort_reference(engines, graph_file(part, precision, tensorrt=True), feed)
+        expected = ort_reference(engines, graphs_for(precision, "tensorrt").graph(part), feed)
         with backend.open(manifest, part, precision) as session:
             got = session.run(feed)
         assert sorted(got) == sorted(expected)

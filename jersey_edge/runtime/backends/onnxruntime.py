@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ...core.errors import ArtifactError, BackendUnavailableError
-from ..artifacts import MANIFEST, Manifest, graph_file
+from ..artifacts import MANIFEST, Manifest, graphs_for
 from .base import Feed, Session, check_feed
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
@@ -110,7 +110,8 @@ class OnnxRuntimeBackend:
         return is_available()
 
     def _graph(self, part: str, precision: str) -> str:
-        return graph_file(part, precision, tensorrt=self.providers[0] != "CPUExecutionProvider")
+        target = "cpu" if self.providers[0] == "CPUExecutionProvider" else "tensorrt"
+        return graphs_for(precision, target).graph(part)
 
     def can_serve(self, manifest: Manifest, precision: str) -> bool:
         return all(manifest.has(self._graph(part, precision)) for part in ("encoder", "head"))
