@@ -1,20 +1,25 @@
 """Shared fixtures: tiny, deterministic fake datasets of real JPEGs (a digit drawn on a shirt
-colour), in both dataset layouts, and odd-sized frames for preprocessing checks."""
+colour), in both dataset layouts, odd-sized frames for preprocessing checks, and one tiny export.
 
+Torch-free at import, so `tests/runtime` and `tests/core` run on a device without torch: there
+the tiny export is a folder made beforehand by `python -m tests.tools.tiny_export DIR` (on a
+machine with torch) and named by the environment variable TINY_EXPORT_ENV.
+"""
+
+import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence, Tuple
 
 import pytest
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.export.pipeline import export_model
-from jersey_edge.export.report import ExportReport
-from jersey_edge.model.config import ModelConfig
-from jersey_edge.model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
-from jersey_edge.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from jersey_edge.export.report import ExportReport
+    from jersey_edge.model.net import JerseyNet
 
 Size = Tuple[int, int]
 
@@ -115,43 +120,50 @@ def odd_frames(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
 # untrained Lite0 at 64x32, max_frames=4, exported with FP16 and INT8. Tests only read it.
 TINY = PreprocessConfig(height=64, width=32)
 MAX_FRAMES = 4
+TINY_EXPORT_ENV = "JERSEY_EDGE_TINY_EXPORT"
 
 
 @dataclass
 class Exported:
-    report: ExportReport
+    """The tiny export. `report` and `model` exist only where this session exported it."""
+
     out: Path
     checkpoint: Path
     data_root: Path
-    model: JerseyNet
+    report: Optional["ExportReport"] = None
+    model: Optional["JerseyNet"] = None
     preprocess: PreprocessConfig = TINY
     max_frames: int = MAX_FRAMES
 
+    @classmethod
+    def prebuilt(cls, root: Path) -> "Exported":
+        """A folder written by `python -m tests.tools.tiny_export ROOT`."""
+        return cls(out=root / "run" / "artifacts", checkpoint=root / "run" / "best.pt",
+                   data_root=root / "data")
 
-def make_checkpoint(folder: Path, data_root: Path, *, record_data_root: bool = True) -> Path:
-    """An untrained Lite0 (no ImageNet weights) at 64x32 with max_frames=4."""
-    torch.manual_seed(0)
-    cfg = ModelConfig(pretrained=False)
-    model = build_model(cfg).eval()
-    extra = {"train_config": TrainConfig(seed=3).to_dict()}
-    if record_data_root:
-        extra["data_root"] = str(data_root)
-    return save_checkpoint(folder / "best.pt", model_state=model.state_dict(), model_cfg=cfg,
-                           preprocess=TINY, max_frames=MAX_FRAMES, extra=extra)
+
+def _has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
 
 
 @pytest.fixture
 def tiny_checkpoint() -> Callable[..., Path]:
     """make_checkpoint(folder, data_root, *, record_data_root=True) -> best.pt path."""
+    if not _has_torch():
+        pytest.skip("making a checkpoint needs torch")
+    from tests.tools.tiny_export import make_checkpoint
+
     return make_checkpoint
 
 
 @pytest.fixture(scope="session")
 def exported(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    run = tmp_path_factory.mktemp("export_run")
-    checkpoint = make_checkpoint(run, tiny_dataset)
-    out = run / "artifacts"
-    report = export_model(checkpoint, out, fp16=True, int8=True, calib_size=16, golden_size=4,
-                          progress=False)
-    return Exported(report=report, out=out, checkpoint=checkpoint, data_root=tiny_dataset,
-                    model=load_checkpoint(checkpoint).model)
+    prebuilt = os.environ.get(TINY_EXPORT_ENV)
+    if prebuilt:
+        return Exported.prebuilt(Path(prebuilt))
+    if not _has_torch():
+        pytest.skip(f"the tiny export needs torch, or a folder from `python -m "
+                    f"tests.tools.tiny_export DIR` named by {TINY_EXPORT_ENV}")
+    from tests.tools.tiny_export import export_tiny
+
+    return export_tiny(tmp_path_factory.mktemp("export_run"), tiny_dataset)
