@@ -10,10 +10,9 @@ import pytest
 from jersey_edge.bench import sources
 from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
-from jersey_edge.data.splits import split_records
+from jersey_edge.data.splits import SPLITS, load_splits, split_records, training_splits
 from jersey_edge.export.pipeline import export_model
 from jersey_edge.model.net import load_checkpoint
-from jersey_edge.train.data import SPLITS, load_splits, training_splits
 from jersey_edge.train.evaluate import evaluate
 
 SEED = 3  # what tests/conftest.py's checkpoints record as their training seed

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 from ..core.errors import InputError
+from ..data.splits import load_splits
 from ..runtime.artifacts import Manifest
 
 
@@ -65,15 +66,12 @@ def test_records(reference: Reference, data_root: Optional[Path],
                  notes: List[str]) -> Optional[list]:
     """The checkpoint's own test split (splits.json beside it, same seed), or None when
     the dataset is not here; DatasetError when it changed since training."""
-    from ..train.config import TrainConfig
-    from ..train.data import load_splits
-
-    root = data_root or reference.loaded.extra.get("data_root")
+    record = reference.loaded.record
+    root = data_root or record.data_root
     if root is None or not Path(root).is_dir():
         if data_root is not None:
-            raise InputError(f"--data-root {data_root}: no such folder")
+            raise InputError(f"dataset folder {data_root}: no such folder")
         notes.append(f"dataset {root or '(not recorded)'} not found: parity on golden.npz; "
                      "pass --data-root for the test split")
         return None
-    seed = TrainConfig.from_dict(reference.loaded.extra.get("train_config", {})).seed
-    return load_splits(Path(root), reference.checkpoint.parent, seed=seed).test
+    return load_splits(Path(root), reference.checkpoint.parent, seed=record.seed).test

@@ -16,12 +16,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..core.errors import DatasetError, InputError
 from ..core.fileio import atomic_write_text
-from .discovery import SequenceRecord
+from .discovery import SequenceRecord, discover
 
 log = logging.getLogger("jersey_edge")
 
 SPLIT_NAMES = ("train", "val", "test")
 CACHE_VERSION = 1
+SPLITS = "splits.json"  # beside the checkpoints of a run
 
 
 @dataclass
@@ -94,6 +95,32 @@ def _check_fractions(fractions: Tuple[float, float, float]) -> None:
             or abs(sum(fractions) - 1.0) > 1e-6):
         raise InputError(f"split fractions must be three non-negative numbers summing to 1 "
                          f"with a non-zero train share, got {tuple(fractions)}")
+
+
+def resolve_data_root(given: Optional[Path], recorded: Optional[Path]) -> Path:
+    """The dataset folder given, else the one the checkpoint records it was trained on."""
+    if given is not None:
+        if not Path(given).is_dir():
+            raise InputError(f"dataset folder {given}: no such folder")
+        return Path(given)
+    if recorded is not None and recorded.is_dir():
+        return recorded
+    where = f"records {recorded}, which does not exist here" if recorded else "records none"
+    raise InputError(f"this needs the training dataset (its splits) and the checkpoint "
+                     f"{where}: pass the dataset folder (--data-root)")
+
+
+def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
+    """The split the run in `save_dir` was trained on, for export, evaluate and bench: reads
+    its splits.json, never writes it; DatasetError if the dataset changed since training."""
+    return read_splits(discover(data_root).records, Path(save_dir) / SPLITS, seed=seed)
+
+
+def training_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
+    """The split of a training run: made once and cached as splits.json beside the
+    checkpoints; only training creates or updates that file."""
+    return load_or_create_splits(discover(data_root).records, Path(save_dir) / SPLITS,
+                                 seed=seed)
 
 
 def load_or_create_splits(records: Sequence[SequenceRecord], cache: Path, *,

@@ -17,11 +17,9 @@ from typing import Any, Dict, List, Optional
 import onnx
 
 from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
-from ..data.splits import SPLIT_NAMES, Splits
+from ..data.splits import SPLIT_NAMES, Splits, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
 from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
-from ..train.config import TrainConfig
-from ..train.data import load_splits, resolve_data_root
 from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
@@ -54,9 +52,9 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
     if golden_size < 1:
         raise InputError(f"golden size must be at least 1, got {golden_size}")
     loaded = load_checkpoint(checkpoint)
-    seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
+    seed = loaded.record.seed
     calibration = CalibrationConfig(method=calib_method, size=calib_size, seed=seed)
-    root = resolve_data_root(data_root, loaded.extra)
+    root = resolve_data_root(data_root, loaded.record.data_root)
     splits = load_splits(root, checkpoint.parent, seed=seed)
     # Chosen before any work, so a --calib-size the training split cannot fill fails fast.
     calib_frames = select_frames(splits.train, calibration.size, seed) if int8 else []

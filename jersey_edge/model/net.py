@@ -11,7 +11,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -59,6 +59,27 @@ def build_model(cfg: ModelConfig) -> JerseyNet:
     return JerseyNet(cfg)
 
 
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What export, evaluate and bench need from the run that wrote a checkpoint: the seed
+    its split was made with and the dataset it was trained on (None if not recorded)."""
+
+    seed: int
+    data_root: Optional[Path]
+
+    @classmethod
+    def from_extra(cls, extra: Dict[str, Any]) -> "TrainingRecord":
+        """Read from a checkpoint's `extra` ("train_config" and "data_root", as training
+        writes them); seed 0 (training's default) when the run recorded no configuration."""
+        config = extra.get("train_config")
+        seed = config.get("seed", 0) if isinstance(config, dict) else 0
+        if type(seed) is not int:
+            raise CheckpointError(f"the checkpoint records seed {seed!r}, not an integer; "
+                                  f"{_RETRAIN}")
+        root = extra.get("data_root")
+        return cls(seed=seed, data_root=Path(root) if isinstance(root, str) and root else None)
+
+
 @dataclass
 class LoadedCheckpoint:
     model: JerseyNet  # in eval mode, on the CPU
@@ -68,6 +89,10 @@ class LoadedCheckpoint:
     extra: Dict[str, Any]
     raw: Dict[str, Any]
     sha256: str  # of the bytes this was loaded from, not of whatever the path holds later
+
+    @property
+    def record(self) -> TrainingRecord:
+        return TrainingRecord.from_extra(self.extra)
 
 
 def save_checkpoint(path: PathLike, *, model_state: Mapping[str, Tensor], model_cfg: ModelConfig,

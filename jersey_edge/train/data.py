@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import torch
 
@@ -10,14 +10,11 @@ from ..core.errors import InputError
 from ..core.preprocess import PreprocessConfig
 from ..data.augment import AugmentConfig
 from ..data.dataset import SequenceDataset, make_loader
-from ..data.discovery import discover
 from ..data.online import OnlineSynthDataset, folder_synth_config
-from ..data.splits import Splits, load_or_create_splits, read_splits
+from ..data.splits import Splits, training_splits
 from ..model.net import JerseyNet
 from .config import TrainConfig
 from .trunk_cache import CachedSequenceDataset, build_trunk_cache
-
-SPLITS = "splits.json"
 
 
 @dataclass
@@ -26,34 +23,6 @@ class TrainData:
     train_set: Any  # SequenceDataset or CachedSequenceDataset: both have set_epoch
     train_loader: Any
     val_loader: Any
-
-
-def resolve_data_root(given: Optional[Path], extra: Dict[str, Any]) -> Path:
-    """--data-root if given, else the dataset the checkpoint was trained on."""
-    if given is not None:
-        if not Path(given).is_dir():
-            raise InputError(f"--data-root {given}: no such folder")
-        return Path(given)
-    recorded = extra.get("data_root")
-    if recorded and Path(recorded).is_dir():
-        return Path(recorded)
-    where = f"records {recorded}, which does not exist here" if recorded else "records none"
-    raise InputError(f"this needs the training dataset (its splits) and the checkpoint "
-                     f"{where}: pass --data-root")
-
-
-def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
-    """The split the run in `save_dir` was trained on, for export, evaluate and bench: reads
-    its splits.json, never writes it; DatasetError if the dataset changed since training."""
-    records = discover(data_root).records
-    return read_splits(records, Path(save_dir) / SPLITS, seed=seed)
-
-
-def training_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
-    """The split of a training run: made once and cached as splits.json beside the
-    checkpoints; only training creates or updates that file."""
-    records = discover(data_root).records
-    return load_or_create_splits(records, Path(save_dir) / SPLITS, seed=seed)
 
 
 def eval_loader(records: list, *, preprocess: PreprocessConfig, max_frames: int,

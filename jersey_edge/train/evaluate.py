@@ -14,10 +14,9 @@ from ..core.fileio import atomic_write_text
 from ..core.labels import digits_to_number
 from ..core.metrics import decode_numbers
 from ..data.discovery import discover
-from ..data.splits import SPLIT_NAMES
+from ..data.splits import SPLIT_NAMES, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
-from .config import TrainConfig
-from .data import eval_loader, load_splits, resolve_data_root
+from .data import eval_loader
 from .inference import Logits, collect_logits
 from .plots import plot_confusions
 
@@ -53,9 +52,9 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     frames = max_frames or loaded.max_frames
     if not 1 <= frames <= loaded.max_frames:
         raise InputError(f"--max-frames must be 1-{loaded.max_frames}, got {frames}")
-    seed = TrainConfig.from_dict(loaded.extra.get("train_config", {})).seed
-    data_root = resolve_data_root(data_root, loaded.extra)
-    records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=seed), split)
+    record = loaded.record
+    data_root = resolve_data_root(data_root, record.data_root)
+    records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=record.seed), split)
     model = loaded.model.to(memory_format=torch.channels_last)  # ~2x faster on CPU
 
     def run(recs: list, desc: str) -> Logits:

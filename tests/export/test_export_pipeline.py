@@ -108,7 +108,7 @@ def test_missing_data_root_is_an_input_error(tiny_dataset: Path, tiny_checkpoint
     checkpoint = tiny_checkpoint(tmp_path, tiny_dataset, record_data_root=False)
     with pytest.raises(InputError, match="--data-root"):
         export_model(checkpoint, tmp_path / "out", progress=False)
-    with pytest.raises(InputError, match="--data-root"):
+    with pytest.raises(InputError, match="dataset folder .*nowhere: no such folder"):
         export_model(checkpoint, tmp_path / "out", data_root=tmp_path / "nowhere",
                      progress=False)
     assert not (tmp_path / "out").exists()

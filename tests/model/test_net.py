@@ -10,7 +10,13 @@ import torch
 from jersey_edge.core.errors import CheckpointError
 from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.model.config import ModelConfig
-from jersey_edge.model.net import JerseyNet, build_model, load_checkpoint, save_checkpoint
+from jersey_edge.model.net import (
+    JerseyNet,
+    TrainingRecord,
+    build_model,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 CFG = ModelConfig(pretrained=False, embed_dim=32, hidden=16, attn_dim=8)
 PRE = PreprocessConfig(height=64, width=32)
@@ -98,3 +104,12 @@ def test_other_architecture_is_refused(model: JerseyNet, tmp_path: Path) -> None
     _refused(_save(tmp_path / "b.pt", model, model_cfg=wider), "shape mismatch")
     foreign = dataclasses.replace(CFG, backbone="resnet18")
     _refused(_save(tmp_path / "c.pt", model, model_cfg=foreign), "unknown backbone")
+
+
+def test_training_record_reads_seed_and_dataset_from_the_checkpoint(tmp_path):
+    record = TrainingRecord.from_extra({"train_config": {"seed": 3, "epochs": 2},
+                                        "data_root": str(tmp_path)})
+    assert record == TrainingRecord(seed=3, data_root=tmp_path)
+    assert TrainingRecord.from_extra({}) == TrainingRecord(seed=0, data_root=None)
+    with pytest.raises(CheckpointError, match="seed '3'"):
+        TrainingRecord.from_extra({"train_config": {"seed": "3"}})
