@@ -13,12 +13,13 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from ..core.errors import BackendUnavailableError
+from ..core.parity import Parity, compare
+from ..core.two_stage import Logits
 from ..runtime.artifacts import Manifest, load_manifest, onnx_name
 from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
 from .measure import RowTiming, time_preprocess, time_runner
 from .options import check_options
-from .parity import Logits, Parity, compare, run_logits
 from .ratios import best_runtime, compute_ratios
 from .report import BenchReport, Row
 from .runners import Runner, RuntimeRunner, label, open_runtime_runners
@@ -133,10 +134,10 @@ def _parities(runners: Sequence[Runner], sequences: SequenceSet, steps: "_Steps"
     results = {}
     for runner in ordered:
         steps.advance(f"parity {label(runner)}")
-        logits = run_logits(runner, sequences)
+        logits = sequences.logits(runner)
         if reference is None and runner.is_reference:
             reference = logits
-        results[label(runner)] = compare(logits, reference, sequences)
+        results[label(runner)] = compare(logits, reference, sequences.targets)
     return results
 
 

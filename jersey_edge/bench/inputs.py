@@ -15,12 +15,16 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import ArtifactError, InputError
+from ..core.parity import Targets
 from ..core.preprocess import PreprocessConfig, load_rgb, resize_pad
 from ..core.sampling import linspace_indices
+from ..core.two_stage import Logits, TwoStage, concat_logits, run_two_stage
 from ..runtime.artifacts import GOLDEN, Manifest
 
 # Raw frames kept for preprocessing and streaming measurements: enough to cycle through.
 RAW_FRAMES = 64
+# Sequences per parity call: 16 x 16 frames keeps the encoder busy without large activations.
+CHUNK = 16
 
 
 @dataclass
@@ -38,7 +42,7 @@ class SequenceSet:
     mask: np.ndarray  # [S,T] float32, 1 = real frame
     tens: Optional[np.ndarray] = None  # [S] targets, when known
     ones: Optional[np.ndarray] = None
-    reference: Optional[Tuple[np.ndarray, np.ndarray]] = None  # stored PyTorch logits
+    reference: Optional[Logits] = None  # stored PyTorch logits
     raw_frames: List[Path] = field(default_factory=list)  # JPEGs, for preprocess/streaming
 
     def __len__(self) -> int:
@@ -47,6 +51,21 @@ class SequenceSet:
     @property
     def lengths(self) -> np.ndarray:
         return self.mask.sum(1).astype(int)
+
+    @property
+    def targets(self) -> Optional[Targets]:
+        return None if self.tens is None or self.ones is None else (self.tens, self.ones)
+
+    def logits(self, model: TwoStage, chunk: int = CHUNK) -> Logits:
+        """Logits of every sequence, computed as the runtime does (`run_two_stage`)."""
+        parts = []
+        for start in range(0, len(self), chunk):
+            index = range(start, min(start + chunk, len(self)))
+            frames = np.concatenate([self.real_frames(i) for i in index])
+            tens, ones, _ = run_two_stage(model, frames, self.lengths[start:index.stop].tolist(),
+                                          self.mask.shape[1])
+            parts.append((tens, ones))
+        return concat_logits(parts)
 
     def real_frames(self, index: int) -> np.ndarray:
         """The real (unpadded) frames of sequence `index` as float32 [T_i,3,H,W]."""

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Sequence
 
-import numpy as np
-
 from ..core.preprocess import PreprocessConfig, preprocess_frame
+from ..core.two_stage import pad_sequences
 from .inputs import SequenceSet
 from .runners import Runner
 from .timing import Laps, Timing, repeat, time_call
@@ -33,14 +32,14 @@ def time_runner(runner: Runner, sequences: SequenceSet, *, batch: int, frames: i
     rather than in separate loops, so encoder + head is exactly the end-to-end model time.
     """
     pixels, mask = sequences.batch(batch, frames)
+    lengths, max_frames = [frames] * batch, mask.shape[1]
 
     def step() -> Dict[str, float]:
         laps = Laps(runner.sync)
         embeddings = runner.encode(pixels)
         laps.lap("encoder")
-        padded = np.zeros(mask.shape + embeddings.shape[1:], dtype=np.float32)
-        padded[:, :frames] = embeddings.reshape(batch, frames, -1)
-        runner.head(padded, mask)
+        padded, _ = pad_sequences(embeddings, lengths, max_frames)
+        runner.classify(padded, mask)
         laps.lap("head")
         return laps.ms
 

@@ -1,37 +1,36 @@
-"""What a benchmark row runs: one small class per kind, all with the same numpy interface.
+"""What a benchmark row runs: a two-stage model (`core.two_stage.TwoStage`) plus what the
+report says about it.
 
-`encode` and `head` are separate calls so every row reports encoder and head time apart,
-like the exported graphs themselves. TensorRT, ONNX Runtime and any precision are the same
-`RuntimeRunner` over a `Recognizer`; the PyTorch rows live in `torch_runners` (imported only
-when torch is).
+`encode` and `classify` are separate calls so every row reports encoder and head time
+apart, like the exported graphs themselves. TensorRT, ONNX Runtime and any precision are the
+same `RuntimeRunner` over a `Recognizer`; the PyTorch rows are `model.reference` objects
+(opened by `torch_runners`, imported only when torch is).
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Protocol, Sequence, Tuple
+from typing import List, Optional, Protocol, Sequence
 
 import numpy as np
 
 from ..core.errors import BackendUnavailableError, JerseyEdgeError
+from ..core.two_stage import Outputs, TwoStage
 from ..runtime import Recognizer
 from ..runtime.backends import BACKENDS
 
 CPU_PROVIDER = "CPUExecutionProvider"
 
 
-class Runner(Protocol):
+class Runner(TwoStage, Protocol):
     """A loaded model on one backend at one precision. Arrays in and out are float32 numpy."""
 
     backend: str  # "onnxruntime", "tensorrt", "pytorch", "torchscript"
     precision: str  # "fp32", "fp16", "int8"
     device: str  # provider or device, for the report
-    is_reference: bool  # PyTorch eager FP32: what every other row is compared with
 
-    def encode(self, frames: np.ndarray) -> np.ndarray:
-        """[N,3,H,W] -> [N,E]."""
-
-    def head(self, embeddings: np.ndarray, mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """[B,T,E], [B,T] -> tens [B,11], ones [B,10] logits."""
+    @property
+    def is_reference(self) -> bool:
+        """PyTorch eager FP32: what every other row is compared with."""
 
     def sync(self) -> None:
         """Wait for queued device work (a no-op where calls return host arrays)."""
@@ -54,9 +53,8 @@ class RuntimeRunner:
     def encode(self, frames: np.ndarray) -> np.ndarray:
         return self.recognizer.encode(frames)
 
-    def head(self, embeddings: np.ndarray, mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        tens, ones, _ = self.recognizer.classify(embeddings, mask)
-        return tens, ones
+    def classify(self, embeddings: np.ndarray, mask: np.ndarray) -> Outputs:
+        return self.recognizer.classify(embeddings, mask)
 
     def sync(self) -> None:
         """Sessions synchronise before returning host arrays."""

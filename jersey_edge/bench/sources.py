@@ -57,7 +57,7 @@ def open_reference(manifest: Manifest, checkpoint: Optional[Path],
     path = find_checkpoint(manifest, checkpoint, notes)
     if path is None:
         return None
-    from .torch_runners import load_checkpoint
+    from ..model.net import load_checkpoint
 
     return Reference(checkpoint=path, loaded=load_checkpoint(path))
 

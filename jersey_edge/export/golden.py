@@ -21,11 +21,10 @@ import numpy as np
 from ..core.fileio import atomic_path
 from ..core.labels import number_to_digits
 from ..core.preprocess import PreprocessConfig
-from ..core.sampling import pad_sequence
+from ..core.two_stage import TwoStage, pad_sequences
 from ..data.discovery import SequenceRecord
-from .reference import TorchReference
 from .selection import golden_lengths, interleave_by_label, truncated_indices
-from .sequences import sequence_frames, split_and_pad
+from .sequences import sequence_frames
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -47,7 +46,7 @@ class Golden:
         return asdict(self)
 
 
-def build_golden(records: Sequence[SequenceRecord], reference: TorchReference, *,
+def build_golden(records: Sequence[SequenceRecord], reference: TwoStage, *,
                  preprocess: PreprocessConfig, max_frames: int, size: int, seed: int) -> Golden:
     chosen = interleave_by_label(records, seed, "golden")[:size]
     sequences = [
@@ -56,10 +55,10 @@ def build_golden(records: Sequence[SequenceRecord], reference: TorchReference, *
     ]
     lengths = [len(s) for s in sequences]
     # Only real frames go through the encoder; the head sees them padded, as at run time.
-    embeddings, mask = split_and_pad(reference.encode(np.concatenate(sequences)), lengths,
-                                     max_frames)
+    embeddings, mask = pad_sequences(reference.encode(np.concatenate(sequences)), lengths,
+                                      max_frames)
     tens_logits, ones_logits, attention = reference.classify(embeddings, mask)
-    frames = np.stack([pad_sequence(s, max_frames)[0] for s in sequences])
+    frames, _ = pad_sequences(np.concatenate(sequences), lengths, max_frames)
     digits = np.array([number_to_digits(r.label) for r in chosen], dtype=np.int64).reshape(-1, 2)
     return Golden(
         frames=frames, mask=mask, lengths=np.array(lengths, dtype=np.int64),

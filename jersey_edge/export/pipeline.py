@@ -19,6 +19,7 @@ import onnx
 from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..data.splits import SPLIT_NAMES, Splits, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
+from ..model.reference import TorchTwoStage
 from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
 from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
@@ -27,10 +28,9 @@ from .golden import Golden, build_golden, write_golden
 from .int8 import build_int8
 from .manifest_body import manifest_body
 from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
-from .parity import measure_parity
-from .reference import TorchReference
 from .report import ExportReport
 from .sensitivity import MixedPrecisionConfig
+from .verify import verify_export
 
 PARTS = ("encoder", "head")
 SCRATCH = ".scratch"
@@ -59,7 +59,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
     # Chosen before any work, so a --calib-size the training split cannot fill fails fast.
     calib_frames = select_frames(splits.train, calibration.size, seed) if int8 else []
     probe_frames = _probe_frames(splits, seed) if int8 else []
-    reference = TorchReference(loaded.model.encoder, loaded.model.head)
+    reference = TorchTwoStage(loaded.model.encoder, loaded.model.head)
 
     with staging_folder(out) as stage:
         golden = _golden(splits, reference, loaded, golden_size, seed, stage)
@@ -80,7 +80,7 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
         # A first manifest lets parity open the folder through the runtime, as users will.
         write_manifest(stage, manifest_body(**body, parity=None,
                                             seconds=time.perf_counter() - started), files)
-        parity = measure_parity(stage, golden, getattr(splits, parity_split), reference,
+        parity = verify_export(stage, golden, getattr(splits, parity_split), reference,
                                 preprocess=loaded.preprocess, max_frames=loaded.max_frames,
                                 split=parity_split, progress=progress)
         _refuse_broken_fp32(parity.rows)
@@ -148,7 +148,7 @@ def _export_fp16(stage: Path, graphs: Dict[str, Dict[str, Any]]) -> Dict[str, An
             "why": "Softmax and the mask arithmetic stay FP32 so padded slots stay exact"}
 
 
-def _golden(splits: Splits, reference: TorchReference, loaded: Any, size: int, seed: int,
+def _golden(splits: Splits, reference: TorchTwoStage, loaded: Any, size: int, seed: int,
             stage: Path) -> Golden:
     if not splits.test:
         raise DatasetError("the test split is empty, so there are no golden sequences: use a "

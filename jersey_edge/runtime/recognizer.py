@@ -4,13 +4,14 @@ import os
 import warnings
 from collections.abc import Sequence as SequenceABC
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..core.errors import DegradedPrecisionWarning, InputError
 from ..core.preprocess import Frame, preprocess_frames
-from ..core.sampling import linspace_indices, pad_sequence
+from ..core.sampling import linspace_indices
+from ..core.two_stage import Outputs, run_two_stage
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
 from .backends import open_backend
 from .backends.base import Session
@@ -60,17 +61,21 @@ class Recognizer:
         return self.encoder.device
 
     def encode(self, frames: np.ndarray) -> np.ndarray:
-        """[N,3,H,W] preprocessed frames -> [N,E] embeddings, chunked to the engine's limit."""
+        """[N,3,H,W] preprocessed frames -> [N,E] embeddings, chunked to the engine's limit.
+
+        Non-finite embeddings (a broken graph or engine) are an ArtifactError here, before
+        any head turns them into confident-looking numbers.
+        """
         self._require_open()
         step = self.encoder.max_batch()
         chunks = [
             self.encoder.run({FRAMES: frames[i:i + step]})[EMBEDDINGS]
             for i in range(0, len(frames), step)
         ]
-        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        return require_finite(np.concatenate(chunks) if len(chunks) > 1 else chunks[0],
+                              "embeddings")
 
-    def classify(self, embeddings: np.ndarray, mask: np.ndarray
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def classify(self, embeddings: np.ndarray, mask: np.ndarray) -> Outputs:
         """[B,T,E] embeddings + [B,T] mask -> tens [B,11], ones [B,10], attention [B,T]."""
         self._require_open()
         step = self.head.max_batch()
@@ -106,12 +111,8 @@ class Recognizer:
             return []
         sequences = [self._sampled(s) for s in sequences]
         lengths = [len(s) for s in sequences]
-        embeddings = require_finite(self.encode(np.concatenate(sequences)), "embeddings")
-        starts = np.cumsum([0] + lengths)
-        padded, masks = zip(*(
-            pad_sequence(embeddings[a:b], self.max_frames) for a, b in zip(starts, starts[1:])
-        ))
-        tens, ones, attention = self.classify(np.stack(padded), np.stack(masks))
+        tens, ones, attention = run_two_stage(self, np.concatenate(sequences), lengths,
+                                              self.max_frames)
         return [
             to_prediction(tens[i], ones[i], attention[i], n) for i, n in enumerate(lengths)
         ]

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.preprocess import Frame, preprocess_frame
-from ..core.sampling import pad_sequence
-from .prediction import Prediction, require_finite, to_prediction
+from ..core.two_stage import pad_sequences
+from .prediction import Prediction, to_prediction
 
 if TYPE_CHECKING:
     from .recognizer import Recognizer
@@ -54,11 +54,11 @@ class TrackStream:
         ids = list(frames)
         cfg = self.recognizer.manifest.preprocess
         pixels = np.stack([preprocess_frame(frames[t], cfg) for t in ids])
-        embeddings = require_finite(self.recognizer.encode(pixels), "embeddings")
+        embeddings = self.recognizer.encode(pixels)
         windows = [self._window_with(t, e) for t, e in zip(ids, embeddings)]
-        padded, masks = zip(*(pad_sequence(np.stack(w), self.recognizer.max_frames)
-                              for w in windows))
-        tens, ones, attention = self.recognizer.classify(np.stack(padded), np.stack(masks))
+        padded, mask = pad_sequences(np.concatenate([np.stack(w) for w in windows]),
+                                      [len(w) for w in windows], self.recognizer.max_frames)
+        tens, ones, attention = self.recognizer.classify(padded, mask)
         predictions = {
             t: to_prediction(tens[i], ones[i], attention[i], len(windows[i]))
             for i, t in enumerate(ids)

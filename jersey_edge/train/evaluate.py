@@ -17,7 +17,7 @@ from ..data.discovery import discover
 from ..data.splits import SPLIT_NAMES, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
 from .data import eval_loader
-from .inference import Logits, collect_logits
+from .inference import LabelledLogits, collect_logits
 from .plots import plot_confusions
 
 HELDOUT = "heldout"
@@ -57,7 +57,7 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=record.seed), split)
     model = loaded.model.to(memory_format=torch.channels_last)  # ~2x faster on CPU
 
-    def run(recs: list, desc: str) -> Logits:
+    def run(recs: list, desc: str) -> LabelledLogits:
         loader = eval_loader(recs, preprocess=loaded.preprocess, max_frames=frames,
                              batch_size=batch_size, workers=workers)
         return collect_logits(model, loader, device=torch.device("cpu"),
@@ -80,7 +80,7 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     return result
 
 
-def _per_label(logits: Logits) -> Dict[int, float]:
+def _per_label(logits: LabelledLogits) -> Dict[int, float]:
     truth = np.array([digits_to_number(int(t), int(o))
                       for t, o in zip(logits.tens_true, logits.ones_true)])
     predicted = decode_numbers(logits.tens, logits.ones)

@@ -13,7 +13,7 @@ from ..model.net import JerseyNet
 
 
 @dataclass
-class Logits:
+class LabelledLogits:
     tens: np.ndarray
     ones: np.ndarray
     tens_true: np.ndarray
@@ -50,7 +50,7 @@ def embed_batch(model: JerseyNet, batch: dict, device: torch.device) -> torch.Te
 
 @torch.no_grad()
 def collect_logits(model: JerseyNet, loader: Iterable[dict], *, device: torch.device,
-                   amp: bool = False, desc: Optional[str] = None) -> Logits:
+                   amp: bool = False, desc: Optional[str] = None) -> LabelledLogits:
     model.eval()
     tens, ones, tens_true, ones_true = [], [], [], []
     for batch in tqdm(loader, desc=desc, leave=False, disable=desc is None):
@@ -60,4 +60,4 @@ def collect_logits(model: JerseyNet, loader: Iterable[dict], *, device: torch.de
         ones.append(o.float().cpu().numpy())
         tens_true.append(batch["tens"].numpy())
         ones_true.append(batch["ones"].numpy())
-    return Logits(*(np.concatenate(x) for x in (tens, ones, tens_true, ones_true)))
+    return LabelledLogits(*(np.concatenate(x) for x in (tens, ones, tens_true, ones_true)))

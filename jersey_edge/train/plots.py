@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core.fileio import atomic_path
 from ..core.labels import BLANK
-from .inference import Logits
+from .inference import LabelledLogits
 
 
 def confusion(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -16,7 +16,7 @@ def confusion(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarr
     return matrix
 
 
-def plot_confusions(logits: Logits, out_dir: Path, *, prefix: str) -> Dict[str, str]:
+def plot_confusions(logits: LabelledLogits, out_dir: Path, *, prefix: str) -> Dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,7 +3,6 @@
 import numpy as np
 
 from jersey_edge.bench.inputs import SequenceSet, normalizer, spread
-from jersey_edge.bench.parity import compare
 from jersey_edge.core.preprocess import (
     PreprocessConfig,
     load_rgb,
@@ -37,20 +36,6 @@ def test_batch_tiles_sequences_and_repeats_short_ones():
     assert frames.shape == (9, 3, 2, 2)
     assert list(frames[:, 0, 0, 0]) == [0, 1, 2, 10, 11, 10, 0, 1, 2]
     assert mask.tolist() == [[1, 1, 1, 0]] * 3
-
-
-def test_compare_accuracy_agreement_and_drift():
-    sequences = numbered_set([1, 1])
-    tens = np.zeros((2, 11), np.float32)
-    tens[:, 10] = 5  # blank: single-digit numbers
-    ones = np.eye(10, dtype=np.float32)[[0, 3]] * 5  # predicts 0 and 3; targets 0 and 1
-    reference = (tens.copy(), np.eye(10, dtype=np.float32)[[0, 1]] * 5)
-    parity = compare((tens, ones), reference, sequences)
-    assert parity.number_acc == 0.5
-    assert parity.agreement == 0.5
-    assert parity.max_abs_logit_diff == 5.0
-    no_reference = compare((tens, ones), None, sequences)
-    assert no_reference.agreement is None and no_reference.number_acc == 0.5
 
 
 def test_parity_limit_spreads_over_the_sorted_set():

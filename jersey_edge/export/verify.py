@@ -1,4 +1,4 @@
-"""Parity measured at export: every exported graph pair against PyTorch, on ORT's CPU provider.
+"""Export's verify step: every exported graph pair against PyTorch, on ORT's CPU provider.
 
 Two measurements per pair:
   * golden: the golden.npz sequences -> max |logit difference| and prediction agreement;
@@ -7,6 +7,7 @@ Two measurements per pair:
 Each sequence is preprocessed once; its frames go through every encoder (PyTorch once) and
 the per-frame embeddings through the matching head: the head each precision is served with
 (`artifacts.graphs_for`), so the INT8 TensorRT layout runs with the FP16 head as on a Jetson.
+Every pair runs through `core.two_stage.run_two_stage`, the path the runtime serves with.
 For FP16 and INT8 the golden frames' embeddings are also compared with PyTorch's (cosine).
 The head graphs are checked for padding invariance in ORT.
 """
@@ -19,16 +20,17 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.labels import number_to_digits
-from ..core.metrics import accuracy, decision_margin, decode_numbers
+from ..core.metrics import decision_margin
+from ..core.parity import Parity, Targets, compare
 from ..core.preprocess import PreprocessConfig
+from ..core.two_stage import Logits, TwoStage, concat_logits, pad_sequences, run_two_stage
 from ..data.discovery import SequenceRecord
 from ..runtime.artifacts import graphs_for, load_manifest
 from ..runtime.backends.onnxruntime import OnnxRuntimeSession
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
 from .probe import Fidelity
-from .reference import TorchReference
-from .sequences import chunks, sequence_frames, split_and_pad
+from .sequences import chunks, sequence_frames
 
 CPU = ["CPUExecutionProvider"]
 SEQUENCES_PER_CHUNK = 16
@@ -47,8 +49,7 @@ INT8_MIN_COSINE = 0.95
 MIN_JUDGED_SEQUENCES = 50
 INT8_TARGET = (f"|Δacc|<={INT8_MAX_DELTA_POINTS}pt, agree>={INT8_MIN_AGREEMENT:.0%}, golden cos "
                f"mean>={INT8_MIN_COSINE_MEAN}, min>={INT8_MIN_COSINE}")
-
-Logits = Tuple[np.ndarray, np.ndarray]
+REFERENCE = "PyTorch"
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ VARIANTS = (
 
 
 @dataclass
-class Parity:
+class Verification:
     rows: List[Dict[str, Any]]
     padding_invariance: Dict[str, float]  # head file -> max |Δ| with garbage in padding
 
@@ -97,9 +98,9 @@ class Parity:
         return out
 
 
-def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord],
-                   reference: TorchReference, *, preprocess: PreprocessConfig,
-                   max_frames: int, split: str, progress: bool = True) -> Parity:
+def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
+                  reference: TwoStage, *, preprocess: PreprocessConfig,
+                  max_frames: int, split: str, progress: bool = True) -> Verification:
     manifest = load_manifest(root)
     variants = [v for v in VARIANTS if manifest.has(v.encoder) and manifest.has(v.head)]
     runners = {v.name: _open(manifest, v) for v in variants}
@@ -110,7 +111,7 @@ def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord]
         reference_embeddings = reference.encode(real)
         fidelity = {name: Fidelity.of(reference_embeddings, runner.encode(real))
                     for name, runner in runners.items()}
-        split_out = _run_split(records, {reference.name: reference, **runners},
+        split_out = _run_split(records, {REFERENCE: reference, **runners},
                                preprocess=preprocess, max_frames=max_frames, split=split,
                                progress=progress)
         padding = {v.head: _padding_gap(runners[v.name], golden, max_frames)
@@ -119,10 +120,10 @@ def measure_parity(root: Path, golden: Golden, records: Sequence[SequenceRecord]
         for runner in runners.values():
             runner.close()
     truth = _digit_targets(records)
-    rows = [_reference_row(split_out[reference.name], truth, split)]
+    rows = [_reference_row(split_out[REFERENCE], truth, split)]
     rows += [_row(v, golden, golden_out[v.name], fidelity[v.name], split_out[v.name],
-                  split_out[reference.name], truth, split) for v in variants]
-    return Parity(rows=rows, padding_invariance=padding)
+                  split_out[REFERENCE], truth, split) for v in variants]
+    return Verification(rows=rows, padding_invariance=padding)
 
 
 def _open(manifest: Any, variant: Variant) -> Recognizer:
@@ -133,14 +134,13 @@ def _open(manifest: Any, variant: Variant) -> Recognizer:
     return Recognizer(manifest, encoder, head, backend="onnxruntime", precision=variant.precision)
 
 
-def _run_golden(runner: Any, golden: Golden, max_frames: int) -> Logits:
+def _run_golden(runner: TwoStage, golden: Golden, max_frames: int) -> Logits:
     real = golden.frames[golden.mask > 0.5]  # row-major: sequence by sequence, in order
-    embeddings, mask = split_and_pad(runner.encode(real), golden.lengths.tolist(), max_frames)
-    tens, ones, _ = runner.classify(embeddings, mask)
+    tens, ones, _ = run_two_stage(runner, real, golden.lengths.tolist(), max_frames)
     return tens, ones
 
 
-def _run_split(records: Sequence[SequenceRecord], runners: Dict[str, Any], *,
+def _run_split(records: Sequence[SequenceRecord], runners: Dict[str, TwoStage], *,
                preprocess: PreprocessConfig, max_frames: int, split: str,
                progress: bool) -> Dict[str, Logits]:
     outputs: Dict[str, List[Logits]] = {name: [] for name in runners}
@@ -151,23 +151,16 @@ def _run_split(records: Sequence[SequenceRecord], runners: Dict[str, Any], *,
             lengths = [len(s) for s in sequences]
             frames = np.concatenate(sequences)
             for name, runner in runners.items():
-                embeddings, mask = split_and_pad(runner.encode(frames), lengths, max_frames)
-                tens, ones, _ = runner.classify(embeddings, mask)
+                tens, ones, _ = run_two_stage(runner, frames, lengths, max_frames)
                 outputs[name].append((tens, ones))
             bar.update(len(chunk))
-    return {name: _concat(parts) for name, parts in outputs.items()}
+    return {name: concat_logits(parts) for name, parts in outputs.items()}
 
 
-def _concat(parts: List[Logits]) -> Logits:
-    if not parts:
-        return np.zeros((0, 11), np.float32), np.zeros((0, 10), np.float32)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def _padding_gap(runner: Any, golden: Golden, max_frames: int) -> float:
+def _padding_gap(runner: TwoStage, golden: Golden, max_frames: int) -> float:
     """Max |Δ| of the head's outputs when padded slots hold large random values instead of 0."""
     real = golden.frames[golden.mask > 0.5]
-    embeddings, mask = split_and_pad(runner.encode(real), golden.lengths.tolist(), max_frames)
+    embeddings, mask = pad_sequences(runner.encode(real), golden.lengths.tolist(), max_frames)
     noisy = embeddings.copy()
     rng = np.random.default_rng(0)
     pad = mask < 0.5
@@ -177,69 +170,69 @@ def _padding_gap(runner: Any, golden: Golden, max_frames: int) -> float:
     return float(max(np.abs(a - b).max() for a, b in zip(clean_out, noisy_out)))
 
 
-def _digit_targets(records: Sequence[SequenceRecord]) -> Tuple[np.ndarray, np.ndarray]:
+def _digit_targets(records: Sequence[SequenceRecord]) -> Targets:
     digits = np.array([number_to_digits(r.label) for r in records], dtype=np.int64)
     digits = digits.reshape(-1, 2)
     return digits[:, 0], digits[:, 1]
 
 
-def _reference_row(out: Logits, truth: Tuple[np.ndarray, np.ndarray],
-                   split: str) -> Dict[str, Any]:
-    acc = accuracy(out[0], out[1], *truth)
-    return {"name": "PyTorch", "precision": "fp32", "encoder": None, "head": None,
+def _reference_row(out: Logits, truth: Targets, split: str) -> Dict[str, Any]:
+    parity = compare(out, None, truth)
+    return {"name": REFERENCE, "precision": "fp32", "encoder": None, "head": None,
             "golden_max_abs_diff": None, "golden_agreement": None, "golden_cosine_mean": None,
-            "golden_cosine_min": None, "split": split, "n": acc.n,
-            "number_acc": acc.number_acc if acc.n else None, "acc_delta_points": None,
+            "golden_cosine_min": None, "split": split, "n": parity.n,
+            "number_acc": parity.number_acc, "acc_delta_points": None,
             "agreement": None, "decided_n": None, "decided_agreement": None,
             "decided_acc_delta_points": None, "target": "reference", "ok": None}
 
 
 def _row(variant: Variant, golden: Golden, golden_out: Logits, fidelity: Fidelity, out: Logits,
-         ref: Logits, truth: Tuple[np.ndarray, np.ndarray], split: str) -> Dict[str, Any]:
-    max_abs = float(max(np.abs(golden_out[0] - golden.tens_logits).max(),
-                        np.abs(golden_out[1] - golden.ones_logits).max()))
-    golden_agree = _agreement(golden_out, (golden.tens_logits, golden.ones_logits))
-    acc, ref_acc = accuracy(*out, *truth), accuracy(*ref, *truth)
-    delta = 100.0 * (acc.number_acc - ref_acc.number_acc) if acc.n else None
-    agreement = _agreement(out, ref) if acc.n else None
+         ref: Logits, truth: Targets, split: str) -> Dict[str, Any]:
+    on_golden = compare(golden_out, (golden.tens_logits, golden.ones_logits))
+    on_split = compare(out, ref, truth)
+    delta = _delta(on_split, compare(ref, None, truth))
     decided = decision_margin(*ref) >= TIE_MARGIN
-    decided_agreement = _agreement(_subset(out, decided), _subset(ref, decided)) \
-        if decided.any() else None
-    decided_delta = _delta(_subset(out, decided), _subset(ref, decided),
-                           (truth[0][decided], truth[1][decided])) if decided.any() else None
+    on_decided = compare(_subset(out, decided), _subset(ref, decided),
+                         (truth[0][decided], truth[1][decided])) if decided.any() else None
+    decided_delta = _delta(on_decided, compare(_subset(ref, decided), None,
+                                               (truth[0][decided], truth[1][decided]))) \
+        if on_decided is not None else None
+    agreement = on_split.agreement if on_split.n else None
+    decided_agreement = on_decided.agreement if on_decided is not None else None
     row = {"name": variant.name, "precision": variant.precision, "encoder": variant.encoder,
-           "head": variant.head, "golden_max_abs_diff": max_abs,
-           "golden_agreement": golden_agree, "golden_cosine_mean": fidelity.cosine_mean,
-           "golden_cosine_min": fidelity.cosine_min, "split": split, "n": acc.n,
-           "number_acc": acc.number_acc if acc.n else None, "acc_delta_points": delta,
+           "head": variant.head, "golden_max_abs_diff": on_golden.max_abs_logit_diff,
+           "golden_agreement": on_golden.agreement, "golden_cosine_mean": fidelity.cosine_mean,
+           "golden_cosine_min": fidelity.cosine_min, "split": split, "n": on_split.n,
+           "number_acc": on_split.number_acc, "acc_delta_points": delta,
            "agreement": agreement, "decided_n": int(decided.sum()),
            "decided_agreement": decided_agreement, "decided_acc_delta_points": decided_delta,
            "target": variant.target}
-    judged = acc.n >= MIN_JUDGED_SEQUENCES
-    row["ok"] = _meets_target(variant, max_abs, golden_agree, delta if judged else None,
+    judged = on_split.n >= MIN_JUDGED_SEQUENCES
+    row["ok"] = _meets_target(variant, on_golden, delta if judged else None,
                               agreement if judged else None,
                               (decided_agreement, decided_delta) if judged else None, fidelity)
     return row
 
 
-def _delta(out: Logits, ref: Logits, truth: Tuple[np.ndarray, np.ndarray]) -> float:
-    return 100.0 * (accuracy(*out, *truth).number_acc - accuracy(*ref, *truth).number_acc)
+def _delta(parity: Optional[Parity], reference: Parity) -> Optional[float]:
+    """Accuracy difference in points; None without sequences to compare on."""
+    if parity is None or parity.number_acc is None or reference.number_acc is None:
+        return None
+    return 100.0 * (parity.number_acc - reference.number_acc)
 
 
 def _subset(logits: Logits, keep: np.ndarray) -> Logits:
     return logits[0][keep], logits[1][keep]
 
 
-def _agreement(a: Logits, b: Logits) -> float:
-    return float((decode_numbers(*a) == decode_numbers(*b)).mean()) if len(a[0]) else 1.0
-
-
-def _meets_target(variant: Variant, max_abs: float, golden_agree: float,
-                  delta: Optional[float], agreement: Optional[float],
+def _meets_target(variant: Variant, on_golden: Parity, delta: Optional[float],
+                  agreement: Optional[float],
                   decided: Optional[Tuple[Optional[float], Optional[float]]],
                   fidelity: Fidelity) -> Optional[bool]:
     if variant.precision == "fp32":
-        return max_abs <= FP32_MAX_ABS and golden_agree == 1.0
+        return bool(on_golden.max_abs_logit_diff is not None
+                    and on_golden.max_abs_logit_diff <= FP32_MAX_ABS
+                    and on_golden.agreement == 1.0)
     faithful = (variant.precision != "int8"
                 or fidelity.meets(INT8_MIN_COSINE_MEAN, INT8_MIN_COSINE))
     if delta is None or agreement is None:
