@@ -223,26 +223,26 @@ def export(
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {len(report.files)} files to {report.out} in {report.seconds:.0f}s")
     if engine:
-        _build_engines(out, ["fp32"] + ["fp16"] * fp16 + ["int8"] * int8)
+        precisions = ["fp32"] + ["fp16"] * fp16 + ["int8"] * int8
+        _build_engines(["--artifacts", str(out)] + [f"--precision={p}" for p in precisions])
 
 
-@app.command("build-engine")
-def build_engine(
-    artifacts: Artifacts = DEFAULT_ARTIFACTS,
-    precision: Annotated[
-        List[str], typer.Option("--precision", help="fp32, fp16 and/or int8 (repeatable).")
-    ] = ["fp16"],  # noqa: B006 - typer reads list defaults, never mutates them
-) -> None:
-    """Build TensorRT engines from an artifacts folder, on the device that will run them."""
-    _build_engines(artifacts, precision)
+@app.command("build-engine", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def build_engine(ctx: typer.Context) -> None:
+    """Build TensorRT engines from an artifacts folder, on the device that will run them.
+
+    The options are those of `python -m jersey_edge.runtime.backends.tensorrt.build` (one
+    parser serves both): see `jersey-edge build-engine --help`.
+    """
+    _build_engines(ctx.args)
 
 
-def _build_engines(artifacts: Path, precisions: List[str]) -> None:
-    from .runtime.build import build_engines
+def _build_engines(argv: List[str]) -> None:
+    from .runtime.backends.tensorrt.build import parse_build_args, run_build
 
-    for precision in precisions:
-        for path in build_engines(artifacts, precision=precision):
-            typer.echo(f"wrote {path}")
+    for path in run_build(parse_build_args(argv, "jersey-edge build-engine")):
+        typer.echo(f"wrote {path}")
 
 
 @app.command()

@@ -11,10 +11,11 @@ import torch
 
 from ..core.two_stage import pad_sequences
 from ..model.reference import TorchTwoStage, TracedTwoStage
+from .runners import Runner
 
 
 def open_torch_runners(model: Any, *, example: Tuple[np.ndarray, np.ndarray],
-                       threads: int) -> List[TorchTwoStage]:
+                       threads: int) -> List[Runner]:
     """Eager FP32 (the reference) and TorchScript FP32 on the best device; TorchScript FP16
     too where a GPU exists (FP16 on a CPU is emulated and only slower).
 

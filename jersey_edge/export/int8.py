@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ..core.fileio import atomic_write_text
 from ..core.preprocess import PreprocessConfig, preprocess_frames
 from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT
-from . import tensorrt_cache
+from ..runtime.backends.tensorrt import calibration_cache
 from .bias_correction import bias_shifts, corrected
 from .calibration import CalibrationConfig, amax_by_tensor, calibrate, save_ranges
 from .manifest_body import INT8_HEAD
@@ -92,7 +92,8 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
         save_graph(result.model, stage / flavour.file)
         results.append(result)
     atomic_write_text(stage / INT8_REPORT, json.dumps(_report(results, targets), indent=1) + "\n")
-    entries = tensorrt_cache.write_cache(stage / CALIBRATION_CACHE, fp32, amax_by_tensor(ranges))
+    entries = calibration_cache.write_cache(stage / CALIBRATION_CACHE, _tensor_order(fp32),
+                                            amax_by_tensor(ranges))
     return {
         "head": INT8_HEAD,
         "encoder": {r.flavour.name: r.manifest_section() for r in results},
@@ -110,7 +111,7 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
         },
         "tensorrt_cache": {
             "file": CALIBRATION_CACHE,
-            "header": tensorrt_cache.HEADER,
+            "header": calibration_cache.HEADER,
             "calibrator": "IInt8EntropyCalibrator2 (replays the cache)",
             "entries": entries,
             "scale": "amax / 127 per tensor of encoder.onnx, amax = max(|min|, |max|)",
@@ -119,6 +120,13 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
                     "mixed precision on this implicit path",
         },
     }
+
+
+def _tensor_order(model: onnx.ModelProto) -> List[str]:
+    """Graph inputs, then every node output in node order: the cache's stable, readable order."""
+    names = [i.name for i in model.graph.input]
+    names += [out for node in model.graph.node for out in node.output if out]
+    return names
 
 
 def _recipe(flavour: Flavour, fp32: onnx.ModelProto, fp32_path: Path, scratch: Path,

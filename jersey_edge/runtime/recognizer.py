@@ -13,7 +13,7 @@ from ..core.preprocess import Frame, preprocess_frames
 from ..core.sampling import linspace_indices
 from ..core.two_stage import Outputs, run_two_stage
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
-from .backends import open_backend
+from .backends import BackendOptions, OnnxRuntimeOptions, open_backend
 from .backends.base import Session
 from .prediction import Prediction, require_finite, to_prediction
 
@@ -47,14 +47,11 @@ class Recognizer:
         """
         manifest = load_manifest(artifacts)
         _warn_if_degraded(manifest, precision)
-        factory = open_backend(backend, manifest, precision, threads=threads, providers=providers)
-        encoder = factory.open(manifest, "encoder", precision)
-        try:
-            head = factory.open(manifest, "head", precision)
-        except BaseException:
-            encoder.close()
-            raise
-        return cls(manifest, encoder, head, backend=factory.name, precision=precision)
+        options = BackendOptions(onnxruntime=OnnxRuntimeOptions(
+            threads=threads, providers=tuple(providers) if providers else None))
+        chosen = open_backend(backend, manifest, precision, options)
+        encoder, head = chosen.open(manifest, precision)
+        return cls(manifest, encoder, head, backend=chosen.name, precision=precision)
 
     @property
     def device(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from jersey_edge.bench import plot, run_bench, write_json, write_markdown
 from jersey_edge.core.errors import BackendUnavailableError, InputError
-from jersey_edge.runtime.backends.tensorrt import is_available as tensorrt_is_available
+from jersey_edge.runtime.backends.tensorrt.compat import runtime_available as tensorrt_is_available
 
 TORCH_ROWS = ["pytorch fp32", "torchscript fp32"]
 ORT_ROWS = ["onnxruntime fp32", "onnxruntime fp16", "onnxruntime int8"]

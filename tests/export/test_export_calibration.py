@@ -8,8 +8,8 @@ import onnx
 
 from jersey_edge.data.discovery import SequenceRecord
 from jersey_edge.export.calibration import select_frames
-from jersey_edge.export.tensorrt_cache import HEADER, read_cache, scale_hex
 from jersey_edge.runtime.artifacts import CALIBRATION_CACHE, FRAMES, load_manifest
+from jersey_edge.runtime.backends.tensorrt.calibration_cache import HEADER, read_cache, scale_hex
 
 LINE = re.compile(r"^(?P<name>.+): (?P<hex>[0-9a-f]{8})$")
 

@@ -13,10 +13,11 @@ import pytest
 
 from jersey_edge.core.errors import ArtifactError
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.runtime import artifacts, build
+from jersey_edge.runtime import artifacts
 from jersey_edge.runtime.artifacts import MANIFEST, add_files, load_manifest, write_manifest
 from jersey_edge.runtime.backends import tensorrt as trt_backend
-from jersey_edge.runtime.build import build_engines
+from jersey_edge.runtime.backends.tensorrt import build, session
+from jersey_edge.runtime.backends.tensorrt.build import BuildOptions, build_engines
 
 GRAPHS = ["encoder.onnx", "head.onnx", "encoder.int8.onnx", "encoder.int8.cpu.onnx",
           "head.fp16.onnx", "calibration.cache"]
@@ -77,10 +78,11 @@ def test_build_does_not_vouch_for_a_file_changed_during_the_build(folder, monkey
         (folder / "encoder.int8.cpu.onnx").write_bytes(b"changed while building")
         return b"engine"
 
-    monkeypatch.setattr(build.trt_compat, "require_tensorrt", lambda: None)
+    monkeypatch.setattr(build.compat, "require_tensorrt", lambda: None)
     monkeypatch.setattr(build, "_build", build_while_someone_edits)
     with pytest.raises(ArtifactError, match=r"encoder\.int8\.cpu\.onnx does not match"):
-        build_engines(folder, precision="fp32", parts=("head",), timing_cache=False)
+        build_engines(folder, precision="fp32",
+                      options=BuildOptions(parts=("head",), timing_cache=False))
     assert "head.fp32.engine" not in listed(folder)
 
 
@@ -135,26 +137,28 @@ def test_engine_builder_parses_the_verified_bytes_not_a_swapped_file(folder, mon
     parsed: list = []
     swap = lambda: (folder / "head.onnx").write_bytes(b"swapped after the check")  # noqa: E731
     monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(parsed, swap))
-    monkeypatch.setattr(build.trt_compat, "require_tensorrt", lambda: None)
+    monkeypatch.setattr(build.compat, "require_tensorrt", lambda: None)
     with pytest.raises(ArtifactError, match="cannot parse"):
-        build_engines(folder, precision="fp32", parts=("head",), timing_cache=False)
+        build_engines(folder, precision="fp32",
+                      options=BuildOptions(parts=("head",), timing_cache=False))
     assert parsed == [b"placeholder head.onnx"]
 
 
 def test_tensorrt_backend_deserializes_the_verified_bytes(folder, monkeypatch):
-    (folder / "encoder.fp32.engine").write_bytes(b"serialized engine")
-    add_files(folder, ["encoder.fp32.engine"])
+    for part in ("encoder", "head"):
+        (folder / f"{part}.fp32.engine").write_bytes(f"serialized {part}".encode())
+    add_files(folder, ["encoder.fp32.engine", "head.fp32.engine"])
     opened: list = []
 
     class RecordingSession:
         def __init__(self, engine, **options) -> None:
             opened.append(engine)
 
-    monkeypatch.setattr(trt_backend, "TensorRTSession", RecordingSession)
+    monkeypatch.setattr(session, "TensorRTSession", RecordingSession)
     backend = object.__new__(trt_backend.TensorRTBackend)  # skips the availability check
     backend.device_id = 0
-    backend.open(load_manifest(folder), "encoder", "fp32")
-    assert opened == [b"serialized engine"]
+    backend.open(load_manifest(folder), "fp32")
+    assert opened == [b"serialized encoder", b"serialized head"]
 
 
 # 3. only the layout's plain file names; links and FIFOs refused

@@ -16,7 +16,6 @@ import pytest
 
 from jersey_edge.core.errors import ArtifactError, BackendUnavailableError, InputError
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.runtime import trt_compat
 from jersey_edge.runtime.artifacts import (
     EMBEDDINGS,
     FRAMES,
@@ -26,15 +25,21 @@ from jersey_edge.runtime.artifacts import (
     load_manifest,
     write_manifest,
 )
-from jersey_edge.runtime.build import build_engines, plan_engine, profile_shapes
+from jersey_edge.runtime.backends.tensorrt import calibration_cache, compat
+from jersey_edge.runtime.backends.tensorrt.build import (
+    BuildOptions,
+    build_engines,
+    plan_engine,
+    profile_shapes,
+)
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(
-    not (trt_compat.tensorrt_installed() and trt_compat.cuda_device_count() > 0),
+    not (compat.tensorrt_installed() and compat.cuda_device_count() > 0),
     reason="needs TensorRT and a CUDA GPU",
 )
 without_trt = pytest.mark.skipif(
-    trt_compat.tensorrt_installed(), reason="TensorRT is installed here"
+    compat.tensorrt_installed(), reason="TensorRT is installed here"
 )
 
 
@@ -138,20 +143,21 @@ def test_build_refuses_missing_graph(fake_artifacts):
     ],
 )
 def test_build_refuses_bad_options(fake_artifacts, options):
+    precision = options.pop("precision")
     with pytest.raises(InputError):
-        build_engines(fake_artifacts, **options)
+        build_engines(fake_artifacts, precision=precision, options=BuildOptions(**options))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "jersey_edge.runtime.build", *args],
+        [sys.executable, "-m", "jersey_edge.runtime.backends.tensorrt.build", *args],
         capture_output=True, text=True, timeout=60,
     )
 
 
 @without_trt
 def test_cli_without_tensorrt_prints_one_line_and_exits_2(fake_artifacts):
-    result = run_cli(str(fake_artifacts), "--precision", "int8")
+    result = run_cli("--artifacts", str(fake_artifacts), "--precision", "int8")
     assert result.returncode == 2
     assert result.stderr.startswith("error: TensorRT is not installed")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -159,7 +165,7 @@ def test_cli_without_tensorrt_prints_one_line_and_exits_2(fake_artifacts):
 
 
 def test_cli_missing_folder_prints_one_line_and_exits_2(tmp_path):
-    result = run_cli(str(tmp_path / "nowhere"), "--precision", "fp32")
+    result = run_cli("--artifacts", str(tmp_path / "nowhere"), "--precision", "fp32")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "artifacts folder" in result.stderr
@@ -168,21 +174,21 @@ def test_cli_missing_folder_prints_one_line_and_exits_2(tmp_path):
 def test_runtime_modules_import_without_tensorrt_or_pycuda():
     code = (
         "import sys; sys.modules['tensorrt'] = None; sys.modules['pycuda'] = None\n"
-        "import jersey_edge.runtime.build, jersey_edge.runtime.trt_compat\n"
-        "import jersey_edge.runtime.backends.tensorrt\n"
+        "import jersey_edge.runtime.backends.tensorrt.build\n"
+        "import jersey_edge.runtime.backends.tensorrt.session\n"
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_stub_folder_is_not_mistaken_for_tensorrt(tmp_path, monkeypatch):
-    if trt_compat.tensorrt_installed():
+    if compat.tensorrt_installed():
         pytest.skip("a real TensorRT is installed and would be found first")
     (tmp_path / "tensorrt").mkdir()
     (tmp_path / "tensorrt" / "__init__.pyi").write_text("__version__: str\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert importlib.util.find_spec("tensorrt") is not None  # a namespace package
-    assert not trt_compat.tensorrt_installed()
+    assert not compat.tensorrt_installed()
 
 
 @pytest.mark.parametrize(
@@ -190,25 +196,25 @@ def test_stub_folder_is_not_mistaken_for_tensorrt(tmp_path, monkeypatch):
     [("8.5.2.2", (8, 5, 2, 2)), ("10.13.0.35", (10, 13, 0, 35)), ("11.0.0b1", (11, 0, 0))],
 )
 def test_version_tuple(text, expected):
-    assert trt_compat.version_tuple(text) == expected
+    assert compat.version_tuple(text) == expected
 
 
 @pytest.mark.parametrize(
     ("version", "tag"), [((8, 5, 2, 2), 8502), ((8, 6, 1), 8601), ((10, 3, 0, 30), 100300)]
 )
 def test_calibration_version_tag(version, tag):
-    assert trt_compat.calibration_version_tag(version) == tag
+    assert calibration_cache.version_tag(version) == tag
 
 
 def test_calibration_table_is_relabelled_for_the_local_tensorrt():
     exported = b"TRT-8502-EntropyCalibration2\nframes: 3c010a14\n"
-    assert trt_compat.localize_calibration_table(exported, (10, 3, 0)) == (
+    assert calibration_cache.localize(exported, (10, 3, 0)) == (
         b"TRT-100300-EntropyCalibration2\nframes: 3c010a14\n"
     )
     with pytest.raises(ArtifactError, match="EntropyCalibration2"):
-        trt_compat.localize_calibration_table(b"TRT-8601-MinMaxCalibration\n", (8, 6, 1))
+        calibration_cache.localize(b"TRT-8601-MinMaxCalibration\n", (8, 6, 1))
     with pytest.raises(ArtifactError):
-        trt_compat.localize_calibration_table(b"\x00\x01 not a cache", (8, 5, 2))
+        calibration_cache.localize(b"\x00\x01 not a cache", (8, 5, 2))
 
 
 @pytest.mark.trt
@@ -216,7 +222,8 @@ def test_calibration_table_is_relabelled_for_the_local_tensorrt():
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 def test_build_writes_verified_engines_and_timing_cache(tmp_path, precision):
     root = load_tool("tiny_artifacts").write_tiny_artifacts(tmp_path / "artifacts")
-    paths = build_engines(root, precision=precision, max_sequences=2, workspace_mb=256)
+    paths = build_engines(root, precision=precision,
+                          options=BuildOptions(max_sequences=2, workspace_mb=256))
     assert [p.name for p in paths] == [f"encoder.{precision}.engine", f"head.{precision}.engine"]
     manifest = load_manifest(root)
     for path in paths:
@@ -234,7 +241,7 @@ def test_build_reports_parser_errors(tmp_path):
             if k not in ("schema_version", "files")}
     write_manifest(root, body, sorted(load_manifest(root).files))
     with pytest.raises(ArtifactError, match="TensorRT cannot parse"):
-        build_engines(root, precision="fp32", parts=("head",))
+        build_engines(root, precision="fp32", options=BuildOptions(parts=("head",)))
 
 
 @pytest.mark.trt
@@ -245,7 +252,7 @@ def test_build_int8_from_calibration_cache(tmp_path):
     import onnx
     import onnxruntime as ort
 
-    if not trt_compat.implicit_calibration_available():
+    if not compat.implicit_calibration_available():
         pytest.skip("this TensorRT has no implicit INT8 calibration (removed in 11)")
     tiny = load_tool("tiny_artifacts")
     root = tiny.write_tiny_artifacts(tmp_path / "a", int8=False)
@@ -262,6 +269,6 @@ def test_build_int8_from_calibration_cache(tmp_path):
     ]
     (root / "calibration.cache").write_text("\n".join(lines) + "\n")
     add_files(root, ["calibration.cache"])
-    paths = build_engines(root, precision="int8", parts=("encoder",), max_sequences=1,
-                          use_calibration_cache=True)
+    paths = build_engines(root, precision="int8", options=BuildOptions(
+        parts=("encoder",), max_sequences=1, use_calibration_cache=True))
     assert load_manifest(root).verify("encoder.int8.engine") == paths[0]

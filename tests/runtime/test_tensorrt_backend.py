@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from jersey_edge.core.errors import BackendUnavailableError, InputError
-from jersey_edge.runtime import trt_compat
 from jersey_edge.runtime.artifacts import (
     ATTENTION,
     EMBEDDINGS,
@@ -26,13 +25,15 @@ from jersey_edge.runtime.artifacts import (
 )
 from jersey_edge.runtime.backends import open_backend
 from jersey_edge.runtime.backends import tensorrt as trt_backend
+from jersey_edge.runtime.backends.tensorrt import compat
+from jersey_edge.runtime.backends.tensorrt.session import TensorRTSession
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(
-    not trt_backend.is_available(), reason="needs TensorRT and a CUDA GPU"
+    not compat.runtime_available(), reason="needs TensorRT and a CUDA GPU"
 )
 without_trt = pytest.mark.skipif(
-    trt_compat.tensorrt_installed(), reason="TensorRT is installed here"
+    compat.tensorrt_installed(), reason="TensorRT is installed here"
 )
 
 MAX_SEQUENCES = 2
@@ -50,16 +51,15 @@ def load_tool(name: str) -> ModuleType:
 @without_trt
 def test_session_without_tensorrt_raises_one_clear_line(tmp_path):
     with pytest.raises(BackendUnavailableError, match="TensorRT is not installed") as info:
-        trt_backend.TensorRTSession(str(tmp_path / "encoder.fp32.engine"))
+        TensorRTSession(str(tmp_path / "encoder.fp32.engine"))
     assert "\n" not in str(info.value)
 
 
 @without_trt
 def test_backend_is_unavailable_without_tensorrt():
-    assert not trt_backend.is_available()
-    assert not trt_backend.TensorRTBackend.is_available()
+    assert not compat.runtime_available()
     with pytest.raises(BackendUnavailableError):
-        trt_backend.TensorRTBackend(threads=2, providers=None)  # other backends' options
+        trt_backend.TensorRTBackend(trt_backend.TensorRTOptions(device_id=0))
 
 
 def test_backend_serves_only_folders_with_both_engines(tmp_path):
@@ -81,11 +81,12 @@ def test_backend_serves_only_folders_with_both_engines(tmp_path):
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> Path:
-    from jersey_edge.runtime.build import build_engines
+    from jersey_edge.runtime.backends.tensorrt.build import BuildOptions, build_engines
 
     root = load_tool("tiny_artifacts").write_tiny_artifacts(tmp_path_factory.mktemp("trt"))
+    options = BuildOptions(max_sequences=MAX_SEQUENCES, workspace_mb=256)
     for precision in ("fp32", "fp16", "int8"):
-        build_engines(root, precision=precision, max_sequences=MAX_SEQUENCES, workspace_mb=256)
+        build_engines(root, precision=precision, options=options)
     return root
 
 
@@ -122,8 +123,9 @@ def test_engine_matches_onnxruntime(engines, part, precision):
     for batch in (1, MAX_SEQUENCES):
         feed = sample_feeds(manifest, batch)[part]
         expected = ort_reference(engines, graphs_for(precision, "tensorrt").graph(part), feed)
-        with backend.open(manifest, part, precision) as session:
-            got = session.run(feed)
+        pair = backend.open(manifest, precision)
+        with pair.encoder, pair.head:
+            got = getattr(pair, part).run(feed)
         assert sorted(got) == sorted(expected)
         for name, value in got.items():
             assert value.dtype == np.float32 and value.shape == expected[name].shape
@@ -135,9 +137,7 @@ def test_engine_matches_onnxruntime(engines, part, precision):
 @needs_trt
 def test_session_limits_and_lifecycle(engines):
     manifest = load_manifest(engines)
-    backend = trt_backend.TensorRTBackend()
-    encoder = backend.open(manifest, "encoder", "fp32")
-    head = backend.open(manifest, "head", "fp32")
+    encoder, head = trt_backend.TensorRTBackend().open(manifest, "fp32")
     assert encoder.input_names == [FRAMES]
     assert sorted(head.input_names) == [EMBEDDINGS, MASK]
     assert encoder.max_batch() == MAX_SEQUENCES * manifest.max_frames

@@ -14,9 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TRT_MODULES = [
-    "jersey_edge/runtime/build.py",
-    "jersey_edge/runtime/trt_compat.py",
-    "jersey_edge/runtime/backends/tensorrt.py",
+    "jersey_edge/runtime/backends/tensorrt/__init__.py",
+    "jersey_edge/runtime/backends/tensorrt/build.py",
+    "jersey_edge/runtime/backends/tensorrt/calibration_cache.py",
+    "jersey_edge/runtime/backends/tensorrt/compat.py",
+    "jersey_edge/runtime/backends/tensorrt/session.py",
 ]
 
 

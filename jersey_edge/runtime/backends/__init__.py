@@ -1,42 +1,55 @@
-"""Inference backends behind one interface, chosen by name in one place.
+"""Inference backends behind one interface (`base.Backend`), chosen by name in one place.
 
-A backend is a small factory class (`OnnxRuntimeBackend`, `TensorRTBackend`) with
-`can_serve(manifest, precision)` and `open(manifest, part, precision) -> Session`.
+Each backend has its own options dataclass; `BackendOptions` carries all of them, so that
+"auto" can open whichever backend serves and each backend reads only its own options.
+Backend modules are imported when chosen: onnxruntime / tensorrt load only then.
 """
 
-from typing import Any, Callable, Dict
+from dataclasses import dataclass, field
+from typing import Callable, Dict
 
 from ...core.errors import ArtifactError, BackendUnavailableError, InputError
 from ..artifacts import Manifest
+from .base import Backend
+from .onnxruntime import OnnxRuntimeOptions
+from .tensorrt import TensorRTOptions
+
+__all__ = ["BACKENDS", "Backend", "BackendOptions", "OnnxRuntimeOptions", "TensorRTOptions",
+           "open_backend"]
 
 BACKENDS = ("tensorrt", "onnxruntime")  # best first
 
 
-def _onnxruntime(**options: Any) -> Any:
+@dataclass(frozen=True)
+class BackendOptions:
+    onnxruntime: OnnxRuntimeOptions = field(default_factory=OnnxRuntimeOptions)
+    tensorrt: TensorRTOptions = field(default_factory=TensorRTOptions)
+
+
+def _onnxruntime(options: BackendOptions) -> Backend:
     from .onnxruntime import OnnxRuntimeBackend
 
-    return OnnxRuntimeBackend(**options)
+    return OnnxRuntimeBackend(options.onnxruntime)
 
 
-def _tensorrt(**options: Any) -> Any:
+def _tensorrt(options: BackendOptions) -> Backend:
     from .tensorrt import TensorRTBackend
 
-    return TensorRTBackend(**options)
+    return TensorRTBackend(options.tensorrt)
 
 
-_FACTORIES: Dict[str, Callable[..., Any]] = {"onnxruntime": _onnxruntime, "tensorrt": _tensorrt}
+_FACTORIES: Dict[str, Callable[[BackendOptions], Backend]] = {
+    "onnxruntime": _onnxruntime, "tensorrt": _tensorrt,
+}
 
 
-def open_backend(name: str, manifest: Manifest, precision: str, **options: Any) -> Any:
-    """The backend `name` ready to serve `precision`; 'auto' takes the best one that can.
-
-    Options a backend does not use (e.g. ONNX Runtime providers for TensorRT) are ignored
-    by it, so callers need not know which backend they get.
-    """
+def open_backend(name: str, manifest: Manifest, precision: str,
+                 options: BackendOptions = BackendOptions()) -> Backend:
+    """The backend `name` ready to serve `precision`; 'auto' takes the best one that can."""
     if name == "auto":
         for candidate in BACKENDS:
             try:
-                backend = _FACTORIES[candidate](**options)
+                backend = _FACTORIES[candidate](options)
             except BackendUnavailableError:
                 continue
             if backend.can_serve(manifest, precision):
@@ -47,7 +60,7 @@ def open_backend(name: str, manifest: Manifest, precision: str, **options: Any) 
         )
     if name not in _FACTORIES:
         raise InputError(f"unknown backend {name!r}: use auto, {', '.join(BACKENDS)}")
-    backend = _FACTORIES[name](**options)
+    backend = _FACTORIES[name](options)
     if not backend.can_serve(manifest, precision):
         raise ArtifactError(
             f"{manifest.root} has no {precision} files for {name}: export them "

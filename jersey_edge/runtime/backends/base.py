@@ -1,15 +1,21 @@
-"""The backend interface: load a graph once, run named numpy inputs -> named numpy outputs.
+"""The backend template, in Polygraphy's runner shape: a `Backend` opens an artifacts folder's
+graph pair for one precision; a `Session` runs one graph, named numpy in -> named numpy out.
 
-One small class per backend (ONNX Runtime, TensorRT) implements it; nothing else in the
-package branches on which backend it is.
+One small class per backend (ONNX Runtime, TensorRT) fills in `_open` and `_run`; what every
+backend must do alike — refuse a closed session, check the feed against the graph's input
+metadata, close both graphs when the second fails to open — lives here, once.
 """
 
 import abc
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ...core.errors import InputError
+from ..artifacts import PARTS, Manifest
+
 Feed = Dict[str, np.ndarray]
+Shape = Tuple[int, ...]  # -1 marks a dynamic dimension
 
 
 class Session(abc.ABC):
@@ -22,18 +28,38 @@ class Session(abc.ABC):
 
     @property
     @abc.abstractmethod
+    def closed(self) -> bool:
+        """True once `close` ran."""
+
+    @property
+    @abc.abstractmethod
+    def input_shapes(self) -> Dict[str, Shape]:
+        """Input name -> shape as the graph or engine declares it, in graph order."""
+
+    @property
     def input_names(self) -> List[str]:
-        """Names of the graph inputs, in graph order."""
+        return list(self.input_shapes)
+
+    def run(self, feed: Feed) -> Dict[str, np.ndarray]:
+        """Run the graph on float32 inputs; return float32 outputs by name.
+
+        Not to be overridden: backends implement `_run`, which sees only checked feeds.
+        """
+        if self.closed:
+            raise InputError(f"this {self.backend} session is closed: load the artifacts again")
+        check_feed(feed, self.input_shapes)
+        return self._run(feed)
 
     @abc.abstractmethod
-    def run(self, feed: Feed) -> Dict[str, np.ndarray]:
-        """Run the graph on float32 inputs; return float32 outputs by name."""
+    def _run(self, feed: Feed) -> Dict[str, np.ndarray]:
+        """Run a feed `run` has checked."""
 
     def max_batch(self) -> int:
         """Largest leading dimension one call accepts (engines have profile limits)."""
         return 1 << 30
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most sessions free on GC
+    @abc.abstractmethod
+    def close(self) -> None:
         """Release device memory and handles. Idempotent."""
 
     def __enter__(self) -> "Session":
@@ -43,13 +69,37 @@ class Session(abc.ABC):
         self.close()
 
 
-def check_feed(feed: Feed, expected: Dict[str, Tuple[int, ...]]) -> None:
-    """Refuse inputs of wrong name, rank, trailing shape, dtype or with NaN/Inf.
+class SessionPair(NamedTuple):
+    encoder: Session
+    head: Session
 
-    `expected` maps input name -> shape with -1 for dynamic dimensions.
-    """
-    from ...core.errors import InputError
 
+class Backend(abc.ABC):
+    """Opens the graphs of an artifacts folder on one inference library."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def can_serve(self, manifest: Manifest, precision: str) -> bool:
+        """Whether the folder holds what this backend needs for `precision`."""
+
+    @abc.abstractmethod
+    def _open(self, manifest: Manifest, part: str, precision: str) -> Session:
+        """One part's session, from the manifest-verified bytes of its file."""
+
+    def open(self, manifest: Manifest, precision: str) -> SessionPair:
+        """Encoder and head sessions; if the head fails to open, the encoder is closed."""
+        encoder = self._open(manifest, PARTS[0], precision)
+        try:
+            head = self._open(manifest, PARTS[1], precision)
+        except BaseException:
+            encoder.close()
+            raise
+        return SessionPair(encoder, head)
+
+
+def check_feed(feed: Feed, expected: Dict[str, Shape]) -> None:
+    """Refuse inputs of wrong name, rank, trailing shape, dtype or with NaN/Inf."""
     if sorted(feed) != sorted(expected):
         raise InputError(f"expected inputs {sorted(expected)}, got {sorted(feed)}")
     for name, shape in expected.items():

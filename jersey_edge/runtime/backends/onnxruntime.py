@@ -1,6 +1,7 @@
 """ONNX Runtime backend: CPU everywhere, CUDA / TensorRT execution providers where present."""
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from ...core.errors import ArtifactError, BackendUnavailableError
 from ..artifacts import MANIFEST, Manifest, graphs_for
-from .base import Feed, Session, check_feed
+from .base import Backend, Feed, Session, Shape
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
 # for explicitly or by `auto` on a machine that has it.
@@ -17,6 +18,18 @@ PREFERRED_PROVIDERS = (
     "CUDAExecutionProvider",
     "CPUExecutionProvider",
 )
+
+
+ONNXRUNTIME_MISSING = "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
+
+
+@dataclass(frozen=True)
+class OnnxRuntimeOptions:
+    """threads: intra-op threads, 0 = ONNX Runtime's default; providers: best first, None =
+    every preferred provider this install has."""
+
+    threads: int = 0
+    providers: Optional[Tuple[str, ...]] = None
 
 
 def is_available() -> bool:
@@ -48,9 +61,7 @@ class OnnxRuntimeSession(Session):
     ) -> None:
         """`model`: the graph's verified bytes (`Manifest.read`) or a path; `name` for messages."""
         if not is_available():
-            raise BackendUnavailableError(
-                "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
-            )
+            raise BackendUnavailableError(ONNXRUNTIME_MISSING)
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -64,8 +75,7 @@ class OnnxRuntimeSession(Session):
             self._session = ort.InferenceSession(model, sess_options=options, providers=chosen)
         except Exception as exc:  # ORT raises its own untyped exceptions for bad graphs
             raise ArtifactError(f"{where}: ONNX Runtime cannot load this graph ({exc})") from None
-        self._inputs = [i.name for i in self._session.get_inputs()]
-        self._expected = {
+        self._expected: Dict[str, Shape] = {
             i.name: tuple(d if isinstance(d, int) else -1 for d in i.shape)
             for i in self._session.get_inputs()
         }
@@ -73,16 +83,15 @@ class OnnxRuntimeSession(Session):
         self.device = self._session.get_providers()[0]
 
     @property
-    def input_names(self) -> List[str]:
-        return list(self._inputs)
+    def closed(self) -> bool:
+        return self._session is None
 
     @property
-    def input_shapes(self) -> Dict[str, Tuple[int, ...]]:
+    def input_shapes(self) -> Dict[str, Shape]:
         """Input name -> shape as the graph declares it, -1 for a symbolic dimension."""
         return dict(self._expected)
 
-    def run(self, feed: Feed) -> Dict[str, np.ndarray]:
-        check_feed(feed, self._expected)
+    def _run(self, feed: Feed) -> Dict[str, np.ndarray]:
         results = self._session.run(self._outputs, feed)
         return {
             name: np.asarray(value, dtype=np.float32) for name, value in zip(self._outputs, results)
@@ -92,22 +101,20 @@ class OnnxRuntimeSession(Session):
         self._session = None  # type: ignore[assignment]
 
 
-class OnnxRuntimeBackend:
-    """Opens the graphs of an artifacts folder as ONNX Runtime sessions."""
+class OnnxRuntimeBackend(Backend):
+    """Opens the graphs of an artifacts folder as ONNX Runtime sessions.
+
+    The CPU provider runs the CPU layouts (`graphs_for(precision, "cpu")`); the TensorRT and
+    CUDA providers the layouts built for TensorRT.
+    """
 
     name = "onnxruntime"
 
-    def __init__(self, *, providers: Optional[Sequence[str]] = None, threads: int = 0) -> None:
+    def __init__(self, options: OnnxRuntimeOptions = OnnxRuntimeOptions()) -> None:
         if not is_available():
-            raise BackendUnavailableError(
-                "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
-            )
-        self.providers = list(providers) if providers else available_providers()
-        self.threads = threads
-
-    @staticmethod
-    def is_available() -> bool:
-        return is_available()
+            raise BackendUnavailableError(ONNXRUNTIME_MISSING)
+        self.providers = list(options.providers) if options.providers else available_providers()
+        self.threads = options.threads
 
     def _graph(self, part: str, precision: str) -> str:
         target = "cpu" if self.providers[0] == "CPUExecutionProvider" else "tensorrt"
@@ -116,7 +123,7 @@ class OnnxRuntimeBackend:
     def can_serve(self, manifest: Manifest, precision: str) -> bool:
         return all(manifest.has(self._graph(part, precision)) for part in ("encoder", "head"))
 
-    def open(self, manifest: Manifest, part: str, precision: str) -> Session:
+    def _open(self, manifest: Manifest, part: str, precision: str) -> Session:
         """The graph from its verified bytes, refused if its inputs contradict the manifest."""
         name = self._graph(part, precision)
         session = OnnxRuntimeSession(

@@ -26,7 +26,8 @@ import re
 import sys
 from typing import TYPE_CHECKING, List, Tuple
 
-from ..core.errors import ArtifactError, BackendUnavailableError
+from ....core.errors import BackendUnavailableError
+from . import calibration_cache
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -36,6 +37,9 @@ MIN_VERSION = (8, 5)
 TENSORRT_MISSING = (
     "TensorRT is not installed: on a Jetson install it from JetPack "
     "(sudo apt install python3-libnvinfer), elsewhere pip install tensorrt"
+)
+PYCUDA_MISSING = (
+    "pycuda is not installed: pip install pycuda (on a Jetson, with the CUDA toolkit on PATH)"
 )
 NO_GPU = (
     "no CUDA GPU found: TensorRT needs an NVIDIA GPU and its driver "
@@ -89,6 +93,22 @@ def tensorrt_version() -> Tuple[int, ...]:
     import tensorrt as trt
 
     return version_tuple(trt.__version__)
+
+
+def runtime_available() -> bool:
+    """TensorRT and pycuda importable and a CUDA GPU present (nothing is imported here)."""
+    return (
+        tensorrt_installed()
+        and importlib.util.find_spec("pycuda") is not None
+        and cuda_device_count() > 0
+    )
+
+
+def require_runtime() -> None:
+    """What running engines needs (TensorRT, a GPU, pycuda), or one line saying what is missing."""
+    require_tensorrt()
+    if importlib.util.find_spec("pycuda") is None:
+        raise BackendUnavailableError(PYCUDA_MISSING)
 
 
 def require_tensorrt() -> None:
@@ -155,34 +175,6 @@ def set_precision_flags(config: trt.IBuilderConfig, *, fp16: bool, int8: bool) -
         config.set_flag(trt.BuilderFlag.INT8)
 
 
-def calibration_version_tag(version: Tuple[int, ...]) -> int:
-    """TensorRT's NV_TENSORRT_VERSION, which heads calibration caches (TRT-<tag>-...).
-
-    8.x: major*1000 + minor*100 + patch (8.5.2 -> 8502); from 10.0 (NvInferRuntimeBase.h):
-    major*10000 + minor*100 + patch (10.3.0 -> 100300).
-    """
-    major, minor, patch = (tuple(version) + (0, 0, 0))[:3]
-    return major * (1000 if major < 10 else 10000) + minor * 100 + patch
-
-
-def localize_calibration_table(table: bytes, version: Tuple[int, ...]) -> bytes:
-    """The cache with its header naming this TensorRT version; refuse non-caches.
-
-    TensorRT skips a cache whose header names another version or algorithm (10.x rejects an
-    8.x header, then asks for calibration data that is not there). The per-tensor scales
-    below the header do not depend on the version, so the header is rewritten.
-    """
-    header, _, body = table.partition(b"\n")
-    text = header.decode("ascii", "replace").strip()
-    if not (text.startswith("TRT-") and text.endswith("-EntropyCalibration2")):
-        raise ArtifactError(
-            f"calibration cache header {text[:60]!r} is not a TensorRT EntropyCalibration2 "
-            "cache: re-export with --int8, or build from the QDQ graph"
-        )
-    tag = calibration_version_tag(version)
-    return f"TRT-{tag}-EntropyCalibration2\n".encode("ascii") + body
-
-
 def attach_calibration_cache(
     config: trt.IBuilderConfig, profile: trt.IOptimizationProfile, table: bytes
 ) -> trt.IInt8Calibrator:
@@ -190,7 +182,7 @@ def attach_calibration_cache(
 
     Only on TensorRT <= 10 (the calibrator API was deprecated in 10.1, removed in 11). The
     calibrator has no data, so the cache must be one TensorRT accepts as is: see
-    `localize_calibration_table`. Returns the calibrator: the caller keeps it alive until the
+    `calibration_cache.localize`. Returns the calibrator: the caller keeps it alive until the
     build is done.
     """
     import tensorrt as trt
@@ -198,9 +190,9 @@ def attach_calibration_cache(
     if not implicit_calibration_available():
         raise BackendUnavailableError(
             f"TensorRT {trt.__version__} has no implicit INT8 calibration (removed in 11): "
-            "build int8 from the QDQ graph instead (leave out --calibration-cache)"
+            "build int8 from the QDQ graph instead (without the calibration cache)"
         )
-    table = localize_calibration_table(table, tensorrt_version())
+    table = calibration_cache.localize(table, tensorrt_version())
 
     class CacheCalibrator(trt.IInt8EntropyCalibrator2):
         def __init__(self) -> None:

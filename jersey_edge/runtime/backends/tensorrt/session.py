@@ -1,8 +1,9 @@
-"""TensorRT backend: serialized engines run through the tensor-name API on a pycuda stream.
+"""One serialized engine run through the tensor-name API on a pycuda stream.
 
 Supported: TensorRT 8.5 (JetPack 5.1) through 11.x, with pycuda for memory and streams.
-Engines come from `python -m jersey_edge.runtime.build` on the same device and TensorRT
-version; manifest.json lists their sha256 like every other artifact.
+Engines come from `jersey-edge build-engine` (or `python -m
+jersey_edge.runtime.backends.tensorrt.build`) on the same device and TensorRT version;
+manifest.json lists their sha256 like every other artifact.
 
 Buffers are allocated once, at the optimisation profile's maximum shapes: pinned host
 buffers (so copies are truly asynchronous) and device buffers whose addresses are bound to
@@ -12,43 +13,18 @@ waits for it; a lock makes a session safe to share between threads.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ...core.errors import ArtifactError, BackendUnavailableError, InputError
-from .. import trt_compat
-from ..artifacts import Manifest, engine_name
-from .base import Feed, Session, check_feed
+from ....core.errors import ArtifactError, InputError
+from ..base import Feed, Session, Shape
+from . import compat
 
 if TYPE_CHECKING:
     import tensorrt as trt
-
-PARTS = ("encoder", "head")
-
-PYCUDA_MISSING = (
-    "pycuda is not installed: pip install pycuda (on a Jetson, with the CUDA toolkit on PATH)"
-)
-
-
-def is_available() -> bool:
-    """TensorRT and pycuda importable and a CUDA GPU present (nothing is imported here)."""
-    return (
-        trt_compat.tensorrt_installed()
-        and importlib.util.find_spec("pycuda") is not None
-        and trt_compat.cuda_device_count() > 0
-    )
-
-
-def require_runtime() -> None:
-    """Raise BackendUnavailableError saying what is missing, in one line."""
-    trt_compat.require_tensorrt()
-    if importlib.util.find_spec("pycuda") is None:
-        raise BackendUnavailableError(PYCUDA_MISSING)
-
 
 @dataclass
 class _Tensor:
@@ -88,7 +64,7 @@ class TensorRTSession(Session):
 
     def __init__(self, engine: bytes, *, name: str = "engine", device_id: int = 0) -> None:
         """`engine`: the verified bytes of an engine file (`Manifest.read`); `name` for messages."""
-        require_runtime()
+        compat.require_runtime()
         import pycuda.driver as cuda
         import tensorrt as trt
 
@@ -99,7 +75,7 @@ class TensorRTSession(Session):
         self._cuda_context: Any = device.retain_primary_context()
         self._lock = threading.Lock()
         self._errors: List[str] = []
-        self._logger = trt_compat.make_logger(self._errors)
+        self._logger = compat.make_logger(self._errors)
         self.device = f"{device.name()} (TensorRT {trt.__version__})"
         self._cuda_context.push()
         try:
@@ -121,7 +97,7 @@ class TensorRTSession(Session):
             raise ArtifactError(
                 f"{name} does not load with TensorRT {trt.__version__} on this GPU "
                 f"({self._last_errors()}): engines are specific to a device and TensorRT "
-                "version, rebuild it here with python -m jersey_edge.runtime.build"
+                "version, rebuild it here with jersey-edge build-engine"
             )
         context = engine.create_execution_context()
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
@@ -133,23 +109,26 @@ class TensorRTSession(Session):
         return _Loaded(runtime, engine, context, cuda.Stream(), tensors)
 
     @property
-    def input_names(self) -> List[str]:
-        return [t.name for t in self._loaded().inputs]
+    def closed(self) -> bool:
+        return self._state is None
+
+    @property
+    def input_shapes(self) -> Dict[str, Shape]:
+        return {t.name: t.shape for t in self._loaded().inputs}
 
     def max_batch(self) -> int:
         return min(t.batch_range[1] for t in self._loaded().inputs)
 
-    def run(self, feed: Feed) -> Dict[str, np.ndarray]:
+    def _run(self, feed: Feed) -> Dict[str, np.ndarray]:
         with self._lock:
             state = self._loaded()
-            check_feed(feed, {t.name: t.shape for t in state.inputs})
             for tensor in state.inputs:
                 low, high = tensor.batch_range
                 if not low <= len(feed[tensor.name]) <= high:
                     raise InputError(
                         f"input {tensor.name!r} has batch {len(feed[tensor.name])}, this "
                         f"engine takes {low} to {high}: split the batch (see max_batch()) or "
-                        "rebuild with a larger --max-sequences"
+                        "rebuild with more max sequences"
                     )
             import pycuda.driver as cuda
 
@@ -171,7 +150,7 @@ class TensorRTSession(Session):
             cuda.memcpy_htod_async(tensor.device, staged, state.stream)
         results: Dict[str, np.ndarray] = {}
         for tensor in state.outputs:
-            shape = trt_compat.dims_tuple(state.context.get_tensor_shape(tensor.name))
+            shape = compat.dims_tuple(state.context.get_tensor_shape(tensor.name))
             results[tensor.name] = tensor.host[: _volume(shape)].reshape(shape)
         if not state.context.execute_async_v3(state.stream.handle):
             raise ArtifactError(f"TensorRT failed to run the engine ({self._last_errors()})")
@@ -213,15 +192,15 @@ def _allocate(
     import pycuda.driver as cuda
     import tensorrt as trt
 
-    largest = trt_compat.dims_tuple(context.get_tensor_shape(name))
+    largest = compat.dims_tuple(context.get_tensor_shape(name))
     smallest = 1
     if is_input:
-        smallest = trt_compat.dims_tuple(engine.get_tensor_profile_shape(name, 0)[0])[0]
+        smallest = compat.dims_tuple(engine.get_tensor_profile_shape(name, 0)[0])[0]
     dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
     host = cuda.pagelocked_empty(_volume(largest), dtype)
     device = cuda.mem_alloc(max(host.nbytes, 1))
     context.set_tensor_address(name, int(device))
-    shape = trt_compat.dims_tuple(engine.get_tensor_shape(name))
+    shape = compat.dims_tuple(engine.get_tensor_shape(name))
     return _Tensor(name, is_input, shape, (smallest, largest[0]), host, device)
 
 
@@ -230,26 +209,3 @@ def _volume(shape: Tuple[int, ...]) -> int:
     for dim in shape:
         volume *= dim
     return volume
-
-
-class TensorRTBackend:
-    """Opens the engines of an artifacts folder as TensorRT sessions."""
-
-    name = "tensorrt"
-
-    def __init__(self, *, device_id: int = 0, **_ignored: Any) -> None:
-        """Other backends' options (threads, providers) are accepted and ignored."""
-        require_runtime()
-        self.device_id = device_id
-
-    @staticmethod
-    def is_available() -> bool:
-        return is_available()
-
-    def can_serve(self, manifest: Manifest, precision: str) -> bool:
-        return all(manifest.has(engine_name(part, precision)) for part in PARTS)
-
-    def open(self, manifest: Manifest, part: str, precision: str) -> Session:
-        name = engine_name(part, precision)
-        return TensorRTSession(manifest.read(name), name=str(manifest.path(name)),
-                               device_id=self.device_id)

@@ -1,9 +1,11 @@
 """Build TensorRT engines from an artifacts folder, on the device that will run them.
 
 Engines are specific to a GPU and a TensorRT version, so they are built where they run:
-on a Jetson, `python -m jersey_edge.runtime.build artifacts/ --precision int8` needs only this
-torch-free runtime, the ONNX graphs and manifest.json. Supported: TensorRT 8.5 (JetPack
-5.1) through 11.x; the version differences live in `trt_compat`.
+on a Jetson, `python -m jersey_edge.runtime.backends.tensorrt.build --artifacts artifacts/
+--precision int8` needs only this torch-free runtime, the ONNX graphs and manifest.json;
+`jersey-edge build-engine` is the same command line (one parser, `parse_build_args`).
+Supported: TensorRT 8.5 (JetPack 5.1) through 11.x; the version differences live in
+`compat`.
 
 Which graph serves which engine (see `plan_engine`):
 
@@ -27,16 +29,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Tuple
 
-from ..core.errors import ArtifactError, InputError, JerseyEdgeError
-from ..core.fileio import PathLike, atomic_path
-from . import trt_compat
-from .artifacts import (
+from ....core.errors import ArtifactError, InputError, JerseyEdgeError
+from ....core.fileio import PathLike, atomic_path
+from ...artifacts import (
     CALIBRATION_CACHE,
     EMBEDDINGS,
     FRAMES,
     MASK,
+    PARTS,
     PRECISIONS,
     TIMING_CACHE,
     Manifest,
@@ -45,11 +47,10 @@ from .artifacts import (
     load_manifest,
     onnx_name,
 )
+from . import compat
 
 if TYPE_CHECKING:
     import tensorrt as trt
-
-PARTS = ("encoder", "head")
 
 Shape = Tuple[int, ...]
 ShapeRange = Tuple[Shape, Shape, Shape]  # min, opt, max
@@ -77,7 +78,7 @@ def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = Fals
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if use_calibration_cache and precision != "int8":
-        raise InputError("the calibration cache only applies to --precision int8")
+        raise InputError("the calibration cache only applies to int8 engines")
     calibrate = use_calibration_cache and part == "encoder"
     serving = graphs_for(precision, "tensorrt")
     return EnginePlan(
@@ -117,53 +118,57 @@ def profile_shapes(manifest: Manifest, part: str, max_sequences: int) -> Dict[st
 
 @dataclass(frozen=True)
 class BuildOptions:
-    workspace_mb: int = 1024
-    dla_core: Optional[int] = None
-    timing_cache: Optional[Path] = None
-
-
-def build_engines(
-    artifacts: PathLike,
-    *,
-    precision: str,
-    max_sequences: int = 16,
-    workspace_mb: int = 1024,
-    dla_core: Optional[int] = None,
-    timing_cache: bool = True,
-    parts: Sequence[str] = PARTS,
-    use_calibration_cache: bool = False,
-) -> List[Path]:
-    """Build `parts` at `precision` into `artifacts/<part>.<precision>.engine`; return paths.
+    """How engines are built; every surface (CLI, `build_engines` callers) fills this one.
 
     max_sequences: largest batch of sequences one call may run (the encoder's profile allows
     max_sequences * max_frames frames). workspace_mb: TensorRT's scratch-memory limit.
     dla_core: run on that DLA core (Jetson AGX/NX), falling back to the GPU for layers the
     DLA cannot run; fp16/int8 only. timing_cache: reuse and update artifacts/timing.cache,
-    which makes rebuilds on the same device much faster.
+    which makes rebuilds on the same device much faster. use_calibration_cache: the INT8
+    encoder from calibration.cache (implicit INT8, TensorRT <= 10) instead of its QDQ graph.
+    """
+
+    max_sequences: int = 16
+    workspace_mb: int = 1024
+    dla_core: Optional[int] = None
+    timing_cache: bool = True
+    parts: Tuple[str, ...] = PARTS
+    use_calibration_cache: bool = False
+
+    def check(self, precision: str) -> None:
+        """InputError for values no build could use, before anything is read or built."""
+        if not self.parts:
+            raise InputError("no parts to build: choose encoder and/or head")
+        if self.max_sequences < 1:
+            raise InputError(f"max sequences must be at least 1, got {self.max_sequences}")
+        if self.workspace_mb < 1:
+            raise InputError(f"the workspace must be at least 1 MiB, got {self.workspace_mb}")
+        if self.dla_core is not None and self.dla_core < 0:
+            raise InputError(f"the DLA core must be 0 or more, got {self.dla_core}")
+        if self.dla_core is not None and precision == "fp32":
+            raise InputError("the DLA runs fp16 and int8 only: build fp16 or int8 engines")
+
+
+def build_engines(artifacts: PathLike, *, precision: str,
+                  options: BuildOptions = BuildOptions()) -> List[Path]:
+    """Build `options.parts` at `precision` into `artifacts/<part>.<precision>.engine`.
+
     Raises BackendUnavailableError without TensorRT or a CUDA GPU, ArtifactError for bad
     graphs or failed builds, InputError for bad options.
     """
-    plans = [plan_engine(p, precision, use_calibration_cache=use_calibration_cache) for p in parts]
-    if not plans:
-        raise InputError("no parts to build: choose encoder and/or head")
-    if workspace_mb < 1:
-        raise InputError(f"workspace_mb must be positive, got {workspace_mb}")
-    if dla_core is not None and dla_core < 0:
-        raise InputError(f"dla_core must be 0 or more, got {dla_core}")
-    if dla_core is not None and precision == "fp32":
-        raise InputError("the DLA runs fp16 and int8 only: build with --precision fp16 or int8")
+    plans = [plan_engine(p, precision, use_calibration_cache=options.use_calibration_cache)
+             for p in options.parts]
+    options.check(precision)
     manifest = load_manifest(artifacts)
-    shapes = {plan.part: profile_shapes(manifest, plan.part, max_sequences) for plan in plans}
+    shapes = {plan.part: profile_shapes(manifest, plan.part, options.max_sequences)
+              for plan in plans}
     sources = _verify_sources(manifest, plans)
-    trt_compat.require_tensorrt()
-    options = BuildOptions(
-        workspace_mb=workspace_mb,
-        dla_core=dla_core,
-        timing_cache=manifest.path(TIMING_CACHE) if timing_cache else None,
-    )
+    compat.require_tensorrt()
+    timing_cache = manifest.path(TIMING_CACHE) if options.timing_cache else None
     written = []
     for plan in plans:
-        written.append(_build_and_write(manifest, plan, shapes[plan.part], options, sources))
+        written.append(_build_and_write(manifest, plan, shapes[plan.part], options,
+                                        timing_cache, sources))
         add_files(manifest.root, [plan.engine])
     return written
 
@@ -186,12 +191,12 @@ def _verify_sources(manifest: Manifest, plans: Sequence[EnginePlan]) -> Dict[str
 
 def _build_and_write(
     manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
-    sources: Dict[str, bytes],
+    timing_cache: Optional[Path], sources: Dict[str, bytes],
 ) -> Path:
     target = manifest.path(plan.engine)
     started = time.monotonic()
     _log.info("building %s from %s ...", plan.engine, plan.graph)
-    engine = _build(manifest, plan, shapes, options, sources)
+    engine = _build(manifest, plan, shapes, options, timing_cache, sources)
     with atomic_path(target) as tmp:
         tmp.write_bytes(engine)
     _log.info("wrote %s (%.1f MB) in %.0f s", target, len(engine) / 1e6, time.monotonic() - started)
@@ -200,14 +205,14 @@ def _build_and_write(
 
 def _build(
     manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
-    sources: Dict[str, bytes],
+    timing_cache: Optional[Path], sources: Dict[str, bytes],
 ) -> bytes:
     import tensorrt as trt
 
     errors: List[str] = []
-    logger = trt_compat.make_logger(errors)
+    logger = compat.make_logger(errors)
     builder = trt.Builder(logger)
-    network = builder.create_network(trt_compat.network_flags())
+    network = builder.create_network(compat.network_flags())
     # The parser owns the network's weights: it must outlive build_serialized_network.
     parser = trt.OnnxParser(network, logger)
     graph = manifest.path(plan.graph)
@@ -222,24 +227,24 @@ def _build(
     for name, (low, opt, high) in shapes.items():
         profile.set_shape(name, trt.Dims(list(low)), trt.Dims(list(opt)), trt.Dims(list(high)))
     config.add_optimization_profile(profile)
-    trt_compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
+    compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
     # Kept referenced until the build returns: TensorRT calls back into the calibrator.
     calibrator = (
-        trt_compat.attach_calibration_cache(config, profile, sources[CALIBRATION_CACHE])
+        compat.attach_calibration_cache(config, profile, sources[CALIBRATION_CACHE])
         if plan.calibrate
         else None
     )
     if options.dla_core is not None:
         _use_dla(builder, config, options.dla_core)
-    if options.timing_cache is not None:
-        _load_timing_cache(config, options.timing_cache)
+    if timing_cache is not None:
+        _load_timing_cache(config, timing_cache)
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         detail = "; ".join(errors[-5:]) or "no error reported"
         raise ArtifactError(f"TensorRT could not build {plan.engine} from {graph}: {detail}")
-    if options.timing_cache is not None:
-        _save_timing_cache(config, options.timing_cache)
+    if timing_cache is not None:
+        _save_timing_cache(config, timing_cache)
     del parser, calibrator  # only now may they go
     return bytes(memoryview(serialized))
 
@@ -250,7 +255,7 @@ def _check_inputs(network: trt.INetworkDefinition, shapes: Dict[str, ShapeRange]
     found: Dict[str, Shape] = {}
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
-        found[tensor.name] = trt_compat.dims_tuple(tensor.shape)
+        found[tensor.name] = compat.dims_tuple(tensor.shape)
     if sorted(found) != sorted(shapes):
         raise ArtifactError(
             f"{graph} has inputs {sorted(found)}, expected {sorted(shapes)}: re-export"
@@ -295,18 +300,26 @@ def _save_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
         tmp.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`python -m jersey_edge.runtime.build`: argparse only, so it runs on a bare Jetson."""
-    parser = argparse.ArgumentParser(
-        prog="python -m jersey_edge.runtime.build",
-        description="Build TensorRT engines for an artifacts folder on this device.",
-    )
-    parser.add_argument("artifacts", type=Path, help="folder written by `jersey-edge export`")
-    parser.add_argument("--precision", required=True, choices=PRECISIONS)
-    parser.add_argument("--max-sequences", type=int, default=16,
-                        help="largest batch of sequences per call (default 16)")
-    parser.add_argument("--workspace-mb", type=int, default=1024,
-                        help="TensorRT workspace limit in MiB (default 1024)")
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr and exit code 2, like every other jersey-edge command."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    """The one engine-build command line: this module's `main` and `jersey-edge build-engine`."""
+    defaults = BuildOptions()
+    parser = _Parser(
+        prog=prog, description="Build TensorRT engines for an artifacts folder on this device.")
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
+                        help="folder written by `jersey-edge export` (default artifacts)")
+    parser.add_argument("--precision", action="append", choices=PRECISIONS,
+                        help="fp32, fp16 and/or int8; repeatable (default fp16)")
+    parser.add_argument("--max-sequences", type=int, default=defaults.max_sequences,
+                        help=f"largest batch of sequences per call (default "
+                             f"{defaults.max_sequences})")
+    parser.add_argument("--workspace-mb", type=int, default=defaults.workspace_mb,
+                        help=f"TensorRT workspace limit in MiB (default {defaults.workspace_mb})")
     parser.add_argument("--dla-core", type=int, default=None,
                         help="build for this DLA core, GPU fallback (Jetson; fp16/int8)")
     parser.add_argument("--parts", default=",".join(PARTS),
@@ -317,28 +330,52 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="int8 encoder from calibration.cache (TensorRT <= 10) "
                              "instead of the QDQ graph")
     parser.add_argument("--verbose", action="store_true", help="show TensorRT's messages")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    return parser
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """A parsed command line: where, which precisions, how."""
+
+    artifacts: Path
+    precisions: Tuple[str, ...]
+    options: BuildOptions
+    verbose: bool
+
+
+def parse_build_args(argv: Sequence[str], prog: str) -> BuildRequest:
+    args = build_parser(prog).parse_args(list(argv))
+    options = BuildOptions(
+        max_sequences=args.max_sequences, workspace_mb=args.workspace_mb,
+        dla_core=args.dla_core, timing_cache=not args.no_timing_cache,
+        parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
+        use_calibration_cache=args.calibration_cache)
+    return BuildRequest(args.artifacts, tuple(args.precision or ["fp16"]), options, args.verbose)
+
+
+def run_build(request: BuildRequest) -> List[Path]:
+    """Every requested precision, in order; logging set up as the command line asks."""
+    logging.basicConfig(level=logging.DEBUG if request.verbose else logging.INFO,
                         format="%(message)s")
     logging.getLogger("jersey_edge.tensorrt").setLevel(
-        logging.INFO if args.verbose else logging.WARNING
-    )
+        logging.INFO if request.verbose else logging.WARNING)
+    return [path for precision in request.precisions
+            for path in build_engines(request.artifacts, precision=precision,
+                                      options=request.options)]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`python -m jersey_edge.runtime.backends.tensorrt.build`: argparse only, so it runs
+    on a bare Jetson (no typer needed)."""
+    request = parse_build_args(sys.argv[1:] if argv is None else argv,
+                               "python -m jersey_edge.runtime.backends.tensorrt.build")
     try:
-        paths = build_engines(
-            args.artifacts,
-            precision=args.precision,
-            max_sequences=args.max_sequences,
-            workspace_mb=args.workspace_mb,
-            dla_core=args.dla_core,
-            timing_cache=not args.no_timing_cache,
-            parts=[p.strip() for p in args.parts.split(",") if p.strip()],
-            use_calibration_cache=args.calibration_cache,
-        )
+        paths = run_build(request)
     except JerseyEdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in paths:
-        print(path)
+        print(f"wrote {path}")
     return 0
 
 

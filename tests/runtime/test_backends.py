@@ -1,0 +1,92 @@
+"""The backend template: every session refuses closed use and bad feeds alike; a backend
+opens both graphs or neither; each backend reads only its own options."""
+
+import numpy as np
+import pytest
+
+from jersey_edge.core.errors import InputError
+from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES, MASK, load_manifest
+from jersey_edge.runtime.backends import BackendOptions, OnnxRuntimeOptions, open_backend
+from jersey_edge.runtime.backends.base import Backend, Session
+
+
+class CountingSession(Session):
+    backend = "counting"
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def input_shapes(self):
+        return {"x": (-1, 2)}
+
+    def _run(self, feed):
+        self.runs += 1
+        return {"y": feed["x"] * 2}
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class HeadFails(Backend):
+    name = "head-fails"
+
+    def __init__(self) -> None:
+        self.opened = []
+
+    def can_serve(self, manifest, precision):
+        return True
+
+    def _open(self, manifest, part, precision):
+        if part == "head":
+            raise InputError("no head here")
+        self.opened.append(CountingSession())
+        return self.opened[-1]
+
+
+def test_run_checks_the_feed_before_the_backend_sees_it():
+    session = CountingSession()
+    assert session.run({"x": np.ones((3, 2), np.float32)})["y"].tolist() == [[2, 2]] * 3
+    for bad, match in [({"z": np.ones((1, 2), np.float32)}, "expected inputs"),
+                       ({"x": np.ones((1, 3), np.float32)}, "shape"),
+                       ({"x": np.ones((1, 2))}, "float32"),
+                       ({"x": np.full((1, 2), np.nan, np.float32)}, "NaN")]:
+        with pytest.raises(InputError, match=match):
+            session.run(bad)
+    assert session.runs == 1 and session.input_names == ["x"]
+
+
+def test_a_closed_session_refuses_to_run():
+    session = CountingSession()
+    session.close()
+    with pytest.raises(InputError, match="counting session is closed"):
+        session.run({"x": np.ones((1, 2), np.float32)})
+    assert session.runs == 0
+
+
+def test_open_closes_the_encoder_when_the_head_fails(exported):
+    backend = HeadFails()
+    with pytest.raises(InputError, match="no head"):
+        backend.open(load_manifest(exported.out), "fp32")
+    assert [s.closed for s in backend.opened] == [True]
+
+
+def test_onnxruntime_sessions_are_checked_and_closed_alike(exported):
+    manifest = load_manifest(exported.out)
+    options = BackendOptions(onnxruntime=OnnxRuntimeOptions(threads=1,
+                                                            providers=("CPUExecutionProvider",)))
+    encoder, head = open_backend("onnxruntime", manifest, "fp32", options).open(manifest, "fp32")
+    assert encoder.input_names == [FRAMES] and sorted(head.input_names) == [EMBEDDINGS, MASK]
+    assert encoder.device == "CPUExecutionProvider"
+    with pytest.raises(InputError, match="shape"):
+        encoder.run({FRAMES: np.zeros((1, 3, 5, 5), np.float32)})
+    for session in (encoder, head):
+        session.close()
+        session.close()  # idempotent
+    with pytest.raises(InputError, match="onnxruntime session is closed"):
+        encoder.run({FRAMES: np.zeros((1, 3, 64, 32), np.float32)})
