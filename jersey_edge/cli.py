@@ -136,7 +136,7 @@ def train(
     config = make_preset(preset, epochs=epochs, batch_size=batch_size, seed=seed,
                          workers=workers, online_sequences=online_sequences, **online)
     result = run_training(data_root, save_dir, config=config, resume=resume, epochs=epochs,
-                          device=device)
+                          device=device, on_epoch=typer.echo)
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "
                f"{result.best_epoch + 1}; {result.epochs_run} epochs in {result.seconds:.0f}s; "
                f"checkpoint {save_dir / 'best.pt'}")
@@ -202,7 +202,7 @@ def export(
     from rich.console import Console
 
     from .export.int8 import markdown_table
-    from .export.pipeline import export_model
+    from .export.pipeline import ExportOptions, export_model
     from .export.report import ExportReport, render_parity
 
     def show(report: ExportReport) -> None:
@@ -211,9 +211,9 @@ def export(
         Console().print(render_parity(report.parity))
 
     try:
-        report = export_model(checkpoint, out, data_root=data_root, fp16=fp16, int8=int8,
-                              calib_size=calib_size, calib_method=calib_method,
-                              accept_degraded=accept_degraded)
+        report = export_model(checkpoint, out, data_root=data_root, options=ExportOptions(
+            fp16=fp16, int8=int8, calib_size=calib_size, calib_method=calib_method,
+            accept_degraded=accept_degraded))
     except DegradedExportError as exc:
         if isinstance(exc.details, ExportReport):
             show(exc.details)

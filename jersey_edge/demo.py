@@ -90,20 +90,21 @@ def _train(paths: DemoPaths) -> None:
     from .train.loop import LAST, train
 
     resume = (paths.run / LAST).is_file()
-    train(paths.data, paths.run, config=preset("demo"), resume=resume)
+    train(paths.data, paths.run, config=preset("demo"), resume=resume,
+          on_epoch=lambda line: print(line, flush=True))
 
 
 def _export(paths: DemoPaths, summary: DemoSummary) -> None:
     from rich.console import Console
 
     from .export.int8 import markdown_table
-    from .export.pipeline import export_model
+    from .export.pipeline import ExportOptions, export_model
     from .export.report import render_parity
 
     # The demo shows every precision, also one that misses its target: it is published
     # marked "degraded" (warned about below and on load), where `jersey-edge export` refuses.
-    report = export_model(paths.run / "best.pt", paths.artifacts, fp16=True, int8=True,
-                          accept_degraded=True)
+    report = export_model(paths.run / "best.pt", paths.artifacts, options=ExportOptions(
+        fp16=True, int8=True, accept_degraded=True))
     if report.int8_report is not None:
         print(markdown_table(report.int8_report))
     Console().print(render_parity(report.parity))

@@ -11,7 +11,7 @@ from jersey_edge.bench import sources
 from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
 from jersey_edge.data.splits import SPLITS, load_splits, split_records, training_splits
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.model.net import load_checkpoint
 from jersey_edge.train.evaluate import evaluate
 
@@ -93,7 +93,8 @@ def test_evaluate_refuses_a_changed_dataset(changed_run):
 
 def test_export_refuses_a_changed_dataset(changed_run, tmp_path):
     with pytest.raises(DatasetError) as caught:
-        export_model(changed_run.checkpoint, tmp_path / "artifacts", progress=False)
+        export_model(changed_run.checkpoint, tmp_path / "artifacts", options=ExportOptions(
+            progress=False))
     assert_clear_mismatch(caught)
     assert_run_untouched(changed_run)
     assert not (tmp_path / "artifacts").exists()

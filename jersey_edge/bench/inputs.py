@@ -77,7 +77,8 @@ class SequenceSet:
         frames; a batch larger than the set cycles through it."""
         max_frames = self.mask.shape[1]
         if not 1 <= frames <= max_frames:
-            raise InputError(f"--frames must be 1-{max_frames} for these artifacts, got {frames}")
+            raise InputError(f"frames per sequence must be 1-{max_frames} for these artifacts, "
+                             f"got {frames}")
         chosen = []
         for i in range(batch):
             real = self.real_frames(i % len(self))

@@ -17,7 +17,7 @@ def parse_batches(text: str) -> List[int]:
     except ValueError:
         values = []
     if not values or any(not 1 <= v <= MAX_BATCH for v in values):
-        raise InputError(f"--batch {text!r}: give comma-separated sizes 1-{MAX_BATCH}, "
+        raise InputError(f"batch sizes {text!r}: give comma-separated sizes 1-{MAX_BATCH}, "
                          "e.g. 1,4,8,16")
     return sorted(set(values))
 
@@ -35,17 +35,18 @@ def check_options(*, batches: Sequence[int], frames: int, max_frames: int, warmu
                   backends: Optional[Sequence[str]] = None,
                   precisions: Optional[Sequence[str]] = None) -> List[int]:
     """Validated batch sizes; InputError for anything a run could not honour."""
-    check_names("--backends", backends, BACKENDS)
-    check_names("--precisions", precisions, PRECISIONS)
+    check_names("backends", backends, BACKENDS)
+    check_names("precisions", precisions, PRECISIONS)
     batches = parse_batches(",".join(str(b) for b in batches)) if batches else []
     if not batches:
-        raise InputError("--batch: give at least one batch size, e.g. 1,4,8,16")
+        raise InputError("give at least one batch size, e.g. 1,4,8,16")
     if not 1 <= frames <= max_frames:
-        raise InputError(f"--frames must be 1-{max_frames} for these artifacts, got {frames}")
+        raise InputError(f"frames per sequence must be 1-{max_frames} for these artifacts, "
+                         f"got {frames}")
     if warmup_s < 0 or duration_s <= 0:
         raise InputError("warm-up must be >= 0 s and duration > 0 s")
     if threads < 0:
-        raise InputError(f"--threads must be >= 0 (0 = library default), got {threads}")
+        raise InputError(f"threads must be >= 0 (0 = library default), got {threads}")
     if parity_limit is not None and (not isinstance(parity_limit, int) or parity_limit < 1):
-        raise InputError(f"--parity-limit must be a positive number, got {parity_limit!r}")
+        raise InputError(f"parity limit must be a positive number, got {parity_limit!r}")
     return batches

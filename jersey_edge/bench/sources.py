@@ -34,7 +34,7 @@ def find_checkpoint(manifest: Manifest, checkpoint: Optional[Path],
     artifacts are copied to other machines), else None."""
     if checkpoint is not None:
         if not Path(checkpoint).is_file():
-            raise InputError(f"--checkpoint {checkpoint}: no such file")
+            raise InputError(f"checkpoint {checkpoint}: no such file")
         return Path(checkpoint)
     recorded = manifest.extra.get("checkpoint")
     if not recorded:

@@ -9,9 +9,10 @@ import platform
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Dict, Optional
+
+from ..core.versions import installed_versions
 
 PACKAGES = ("jersey-edge", "numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "onnx", "torch",
             "tensorrt", "pycuda")
@@ -46,11 +47,7 @@ def gpu_name() -> Optional[str]:
 def versions() -> Dict[str, str]:
     """Installed versions of the libraries that decide the numbers (absent ones left out)."""
     found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    found.update({name: v for name, v in installed_versions(PACKAGES).items() if v is not None})
     return found
 
 

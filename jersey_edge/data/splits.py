@@ -107,7 +107,7 @@ def resolve_data_root(given: Optional[Path], recorded: Optional[Path]) -> Path:
         return recorded
     where = f"records {recorded}, which does not exist here" if recorded else "records none"
     raise InputError(f"this needs the training dataset (its splits) and the checkpoint "
-                     f"{where}: pass the dataset folder (--data-root)")
+                     f"{where}: give the dataset folder it was trained on")
 
 
 def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:

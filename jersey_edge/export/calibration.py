@@ -51,10 +51,10 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         if self.method not in CALIB_METHODS:
-            raise InputError(f"--calib-method must be one of {', '.join(CALIB_METHODS)}, "
+            raise InputError(f"calibration method must be one of {', '.join(CALIB_METHODS)}, "
                              f"got {self.method!r}")
         if self.size < 1:
-            raise InputError(f"--calib-size must be at least 1, got {self.size}")
+            raise InputError(f"calibration size must be at least 1, got {self.size}")
         if not 0.0 < self.percentile <= 100.0:
             raise InputError(f"calibration percentile must be in (0, 100], got {self.percentile}")
 
@@ -77,7 +77,7 @@ def select_frames(records: Sequence[SequenceRecord], size: int, seed: int) -> Li
              for r in order]
     frames = [seq[k] for k in range(per_sequence) for seq in picks if k < len(seq)]
     if len(frames) < size:
-        raise InputError(f"--calib-size {size} asks for more frames than the training split "
+        raise InputError(f"calibration size {size} asks for more frames than the training split "
                          f"holds ({len(frames)}); use a smaller --calib-size")
     return frames[:size]
 

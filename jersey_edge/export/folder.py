@@ -65,7 +65,7 @@ def staging_folder(out: Path) -> Iterator[Path]:
     """A fresh empty folder beside `out`; removed again unless `publish` moved it in."""
     out = destination(out)
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder; choose another path")
+        raise InputError(f"output {out} exists and is not a folder; choose another path")
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_strays(out)
     staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))

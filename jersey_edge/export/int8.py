@@ -22,9 +22,9 @@ from ..core.fileio import atomic_write_text
 from ..core.preprocess import PreprocessConfig, preprocess_frames
 from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT
 from ..runtime.backends.tensorrt import calibration_cache
+from ..runtime.manifest_sections import Int8Section
 from .bias_correction import bias_shifts, corrected
 from .calibration import CalibrationConfig, amax_by_tensor, calibrate, save_ranges
-from .manifest_body import INT8_HEAD
 from .onnx_graphs import check_graph, save_graph
 from .probe import Fidelity, embeddings
 from .qdq_graph import float_outputs, leave_float, quantized_nodes
@@ -37,6 +37,7 @@ PROBE_SPLIT = "val"
 SQNR_FRAMES = 64
 # Per flavour: under TensorRT a freed node runs FP16 on the GPU at little cost, so that layout
 # is held to a stricter fidelity and may free more nodes; on CPU each freed node costs speed.
+INT8_HEAD = "not quantized: fp16 under TensorRT, fp32 on CPU"
 DEFAULT_MIXED: Dict[str, MixedPrecisionConfig] = {
     "tensorrt": MixedPrecisionConfig(cosine_mean=0.997, cosine_min=0.985, max_float_nodes=8),
     "cpu": MixedPrecisionConfig(),
@@ -71,7 +72,7 @@ class FlavourResult:
 def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequence[Path],
                probe_frames: Sequence[Path], preprocess: PreprocessConfig,
                config: CalibrationConfig, mixed: Optional[MixedPrecisionConfig] = None,
-               progress: bool = True) -> Dict[str, Any]:
+               progress: bool = True) -> Int8Section:
     """Write both INT8 encoders, calibration.cache and int8_report.json into `stage`; return
     the manifest's "int8" section. `frames` (training split) calibrate, `probe_frames`
     (validation split) judge each recipe step; `scratch` holds throwaway files. `mixed`
@@ -94,12 +95,12 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
     atomic_write_text(stage / INT8_REPORT, json.dumps(_report(results, targets), indent=1) + "\n")
     entries = calibration_cache.write_cache(stage / CALIBRATION_CACHE, _tensor_order(fp32),
                                             amax_by_tensor(ranges))
-    return {
-        "head": INT8_HEAD,
-        "encoder": {r.flavour.name: r.manifest_section() for r in results},
-        "report": INT8_REPORT,
-        "mixed_precision": _config_dict(targets),
-        "calibration": {
+    return Int8Section(
+        head=INT8_HEAD,
+        encoder={r.flavour.name: r.manifest_section() for r in results},
+        report=INT8_REPORT,
+        mixed_precision=_config_dict(targets),
+        calibration={
             **config.to_dict(),
             "source_split": CALIBRATION_SPLIT,
             "frames": len(frames),
@@ -109,7 +110,7 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
             "preprocessing": "runtime eval preprocessing (numpy), as at inference",
             "note": "one pass; both flavours quantize from the same ranges",
         },
-        "tensorrt_cache": {
+        tensorrt_cache={
             "file": CALIBRATION_CACHE,
             "header": calibration_cache.HEADER,
             "calibrator": "IInt8EntropyCalibrator2 (replays the cache)",
@@ -119,7 +120,7 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
                     "rewrite the version field to the local one; no bias correction or "
                     "mixed precision on this implicit path",
         },
-    }
+    )
 
 
 def _tensor_order(model: onnx.ModelProto) -> List[str]:

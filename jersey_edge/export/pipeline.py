@@ -1,139 +1,160 @@
 """`export_model`: checkpoint -> a complete, verified artifacts folder, swapped in atomically.
 
-Order matters: graphs, golden outputs, FP16, INT8, a first manifest (so the runtime can open
-the folder exactly as users will), parity through that runtime, then the final manifest with
-the parity in it, written last. Everything happens in a staging folder beside `out`; only a
-complete folder replaces the previous export (see `folder`). An FP16 or INT8 pair that misses
-its parity target fails the export (the previous folder stays) unless `accept_degraded`, in
-which case the manifest lists the precision under "degraded" and the runtime warns on load.
+Four named steps, each writing into a staging folder beside `out`:
+  1. graphs — FP32 encoder and head, golden outputs from PyTorch, FP16 graphs if asked;
+  2. int8 — calibration, both INT8 encoder layouts, the TensorRT cache, the INT8 report;
+  3. verify — a first manifest, so the runtime opens the folder exactly as users will, then
+     every graph pair against PyTorch through it (`verify.verify_export`);
+  4. publish — the final manifest with the parity in it, written last, then the folder
+     replaces the previous export (see `folder`).
+An FP16 or INT8 pair that misses its parity target fails the export (the previous folder
+stays) unless `accept_degraded`: then the manifest lists the precision under "degraded" and
+the runtime warns on load.
 """
 
+import dataclasses
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import onnx
 
 from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..data.splits import SPLIT_NAMES, Splits, load_splits, resolve_data_root
-from ..model.net import load_checkpoint
+from ..model.net import LoadedCheckpoint, load_checkpoint
 from ..model.reference import TorchTwoStage
-from ..runtime.artifacts import CALIBRATION_CACHE, GOLDEN, INT8_REPORT, onnx_name, write_manifest
+from ..runtime.artifacts import (
+    CALIBRATION_CACHE,
+    GOLDEN,
+    INT8_REPORT,
+    PARTS,
+    onnx_name,
+    write_manifest,
+)
+from ..runtime.manifest_sections import (
+    Fp16Section,
+    GoldenSection,
+    Int8Section,
+    ManifestBody,
+    Provenance,
+)
 from .calibration import CalibrationConfig, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
 from .golden import Golden, build_golden, write_golden
 from .int8 import build_int8
-from .manifest_body import manifest_body
+from .manifest_body import manifest_body, provenance
 from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
 from .report import ExportReport
 from .sensitivity import MixedPrecisionConfig
-from .verify import verify_export
+from .verify import Verification, verify_export
 
-PARTS = ("encoder", "head")
 SCRATCH = ".scratch"
 PROBE_FRAMES = 48
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    fp16: bool = False
+    int8: bool = False
+    calib_size: int = 256
+    calib_method: str = "percentile"
+    golden_size: int = 24
+    parity_split: str = "test"
+    accept_degraded: bool = False
+    mixed_precision: Optional[MixedPrecisionConfig] = None
+    progress: bool = True
+
+    def check(self) -> None:
+        if self.parity_split not in SPLIT_NAMES:
+            raise InputError(f"parity split must be one of {', '.join(SPLIT_NAMES)}, "
+                             f"got {self.parity_split!r}")
+        if self.golden_size < 1:
+            raise InputError(f"golden size must be at least 1, got {self.golden_size}")
+
+
+@dataclass
+class _Plan:
+    """Everything decided before a file is written, so bad inputs fail fast."""
+
+    checkpoint: Path
+    loaded: LoadedCheckpoint
+    data_root: Path
+    splits: Splits
+    calibration: CalibrationConfig
+    calib_frames: List[Path]
+    probe_frames: List[Path]
+    reference: TorchTwoStage
+    options: ExportOptions
+    started: float
+
+
+@dataclass
+class _Graphs:
+    reports: Dict[str, Dict[str, Any]]  # ONNX file -> its summary
+    golden: Golden
+    fp16: Optional[Fp16Section]
+
+
 def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = None,
-                 fp16: bool = False, int8: bool = False, calib_size: int = 256,
-                 calib_method: str = "percentile", golden_size: int = 24,
-                 parity_split: str = "test", accept_degraded: bool = False,
-                 mixed_precision: Optional[MixedPrecisionConfig] = None,
-                 progress: bool = True) -> ExportReport:
+                 options: ExportOptions = ExportOptions()) -> ExportReport:
     """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
-    started = time.perf_counter()
-    checkpoint, out = Path(checkpoint), Path(out)
-    if parity_split not in SPLIT_NAMES:
-        raise InputError(f"parity split must be one of {', '.join(SPLIT_NAMES)}, "
-                         f"got {parity_split!r}")
-    if golden_size < 1:
-        raise InputError(f"golden size must be at least 1, got {golden_size}")
-    loaded = load_checkpoint(checkpoint)
-    seed = loaded.record.seed
-    calibration = CalibrationConfig(method=calib_method, size=calib_size, seed=seed)
-    root = resolve_data_root(data_root, loaded.record.data_root)
-    splits = load_splits(root, checkpoint.parent, seed=seed)
-    # Chosen before any work, so a --calib-size the training split cannot fill fails fast.
-    calib_frames = select_frames(splits.train, calibration.size, seed) if int8 else []
-    probe_frames = _probe_frames(splits, seed) if int8 else []
-    reference = TorchTwoStage(loaded.model.encoder, loaded.model.head)
-
+    plan = _plan(Path(checkpoint), data_root, options)
+    out = Path(out)
     with staging_folder(out) as stage:
-        golden = _golden(splits, reference, loaded, golden_size, seed, stage)
-        # Throwaway files live inside the staging folder, so a killed export leaves them
-        # only where the next export cleans up anyway.
-        scratch = stage / SCRATCH
-        scratch.mkdir()
-        body = dict(loaded=loaded, checkpoint=checkpoint,
-                    checkpoint_sha256=loaded.sha256, data_root=root,
-                    golden=_golden_summary(golden),
-                    **_build_graphs(loaded, stage, scratch, fp16=fp16, int8=int8,
-                                    calib_frames=calib_frames, probe_frames=probe_frames,
-                                    calibration=calibration, mixed=mixed_precision,
-                                    progress=progress))
-        shutil.rmtree(scratch)
-        files = sorted(body["graphs"]) + [GOLDEN]
-        files += [CALIBRATION_CACHE, INT8_REPORT] if int8 else []
-        # A first manifest lets parity open the folder through the runtime, as users will.
-        write_manifest(stage, manifest_body(**body, parity=None,
-                                            seconds=time.perf_counter() - started), files)
-        parity = verify_export(stage, golden, getattr(splits, parity_split), reference,
-                                preprocess=loaded.preprocess, max_frames=loaded.max_frames,
-                                split=parity_split, progress=progress)
-        _refuse_broken_fp32(parity.rows)
-        degraded = parity.degraded()
-        if degraded and not accept_degraded:
-            raise DegradedExportError(_degraded_message(parity, out), details=ExportReport(
-                out=out, files={}, parity=parity.rows, seconds=time.perf_counter() - started,
-                padding_invariance=parity.padding_invariance, warnings=parity.failures(),
-                int8_report=_read_json(stage / INT8_REPORT) if int8 else None))
-        write_manifest(stage, manifest_body(**body, parity=parity.to_dict(parity_split),
-                                            degraded=degraded,
-                                            seconds=time.perf_counter() - started), files)
-        publish(stage, out)
-    return ExportReport(
-        out=out, files={p.name: p.stat().st_size for p in sorted(out.iterdir())},
-        parity=parity.rows, seconds=time.perf_counter() - started,
-        padding_invariance=parity.padding_invariance, warnings=parity.failures(),
-        int8_report=_read_json(out / INT8_REPORT) if int8 else None,
-    )
+        graphs = _graphs_step(plan, stage)
+        int8 = _int8_step(plan, stage, graphs) if options.int8 else None
+        body, verification = _verify_step(plan, stage, graphs, int8)
+        _publish_step(plan, stage, out, body, verification)
+    return _report(plan, out, verification, {p.name: p.stat().st_size
+                                             for p in sorted(out.iterdir())})
 
 
-def _build_graphs(loaded: Any, stage: Path, scratch: Path, *, fp16: bool, int8: bool,
-                  calib_frames: List[Path], probe_frames: List[Path],
-                  calibration: CalibrationConfig, mixed: Optional[MixedPrecisionConfig],
-                  progress: bool) -> Dict[str, Any]:
-    """Every ONNX graph (and the TensorRT cache) into `stage`; their manifest sections."""
-    graphs = _export_graphs(loaded, stage)
-    fp16_section = _export_fp16(stage, graphs) if fp16 else None
-    int8_section = None
-    if int8:
-        int8_section = build_int8(stage / onnx_name("encoder", "fp32"), stage, scratch,
-                                  frames=calib_frames, probe_frames=probe_frames,
-                                  preprocess=loaded.preprocess, config=calibration,
-                                  mixed=mixed, progress=progress)
-        for flavour in int8_section["encoder"].values():
-            graphs[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
-    return {"graphs": graphs, "fp16": fp16_section, "int8": int8_section}
+def _plan(checkpoint: Path, data_root: Optional[Path], options: ExportOptions) -> _Plan:
+    started = time.perf_counter()
+    options.check()
+    loaded = load_checkpoint(checkpoint)
+    record = loaded.record
+    calibration = CalibrationConfig(method=options.calib_method, size=options.calib_size,
+                                    seed=record.seed)
+    root = resolve_data_root(data_root, record.data_root)
+    splits = load_splits(root, checkpoint.parent, seed=record.seed)
+    if not splits.test:
+        raise DatasetError("the test split is empty, so there are no golden sequences: use a "
+                           "dataset with at least 3 tracks per label")
+    # Chosen before any work, so a calibration size the training split cannot fill fails fast.
+    calib_frames = select_frames(splits.train, calibration.size, record.seed) \
+        if options.int8 else []
+    probe_frames = _probe_frames(splits, record.seed) if options.int8 else []
+    return _Plan(checkpoint=checkpoint, loaded=loaded, data_root=root, splits=splits,
+                 calibration=calibration, calib_frames=calib_frames, probe_frames=probe_frames,
+                 reference=TorchTwoStage(loaded.model.encoder, loaded.model.head),
+                 options=options, started=started)
 
 
-def _export_graphs(loaded: Any, stage: Path) -> Dict[str, Dict[str, Any]]:
-    model = loaded.model
-    encoder = export_encoder(model.encoder, stage / onnx_name("encoder", "fp32"),
+def _graphs_step(plan: _Plan, stage: Path) -> _Graphs:
+    """FP32 encoder and head, golden.npz, and the FP16 graphs when asked."""
+    loaded = plan.loaded
+    golden = build_golden(plan.splits.test, plan.reference, preprocess=loaded.preprocess,
+                          max_frames=loaded.max_frames, size=plan.options.golden_size,
+                          seed=plan.loaded.record.seed)
+    write_golden(golden, stage / GOLDEN)
+    encoder = export_encoder(loaded.model.encoder, stage / onnx_name("encoder", "fp32"),
                              loaded.preprocess)
-    head = export_head(model.head, stage / onnx_name("head", "fp32"),
+    head = export_head(loaded.model.head, stage / onnx_name("head", "fp32"),
                        max_frames=loaded.max_frames, embed_dim=loaded.model_cfg.embed_dim)
     reports = {}
     for part, graph in (("encoder", encoder), ("head", head)):
         check_graph(graph)
         reports[onnx_name(part, "fp32")] = graph_report(graph)
-    return reports
+    fp16 = _fp16_graphs(stage, reports) if plan.options.fp16 else None
+    return _Graphs(reports=reports, golden=golden, fp16=fp16)
 
 
-def _export_fp16(stage: Path, graphs: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+def _fp16_graphs(stage: Path, reports: Dict[str, Dict[str, Any]]) -> Fp16Section:
     kept: Dict[str, List[str]] = {}
     for part in PARTS:
         fp32 = onnx.load(str(stage / onnx_name(part, "fp32")))
@@ -141,28 +162,82 @@ def _export_fp16(stage: Path, graphs: Dict[str, Dict[str, Any]]) -> Dict[str, An
         check_graph(half)
         name = onnx_name(part, "fp16")
         save_graph(half, stage / name)
-        graphs[name] = graph_report(half)
+        reports[name] = graph_report(half)
         kept[name] = masking_nodes(fp32)
-    return {"io": "float32 (casts inside the graph)", "fp32_ops": list(FP32_OPS),
-            "fp32_nodes": kept,
-            "why": "Softmax and the mask arithmetic stay FP32 so padded slots stay exact"}
+    return Fp16Section(io="float32 (casts inside the graph)", fp32_ops=list(FP32_OPS),
+                       fp32_nodes=kept,
+                       why="Softmax and the mask arithmetic stay FP32 so padded slots stay exact")
 
 
-def _golden(splits: Splits, reference: TorchTwoStage, loaded: Any, size: int, seed: int,
-            stage: Path) -> Golden:
-    if not splits.test:
-        raise DatasetError("the test split is empty, so there are no golden sequences: use a "
-                           "dataset with at least 3 tracks per label")
-    golden = build_golden(splits.test, reference, preprocess=loaded.preprocess,
-                          max_frames=loaded.max_frames, size=size, seed=seed)
-    write_golden(golden, stage / GOLDEN)
-    return golden
+def _int8_step(plan: _Plan, stage: Path, graphs: _Graphs) -> Int8Section:
+    """Both INT8 encoder layouts, calibration.cache and int8_report.json. Throwaway files
+    live inside the staging folder, so a killed export leaves them only where the next
+    export cleans up anyway."""
+    scratch = stage / SCRATCH
+    scratch.mkdir()
+    section = build_int8(stage / onnx_name("encoder", "fp32"), stage, scratch,
+                         frames=plan.calib_frames, probe_frames=plan.probe_frames,
+                         preprocess=plan.loaded.preprocess, config=plan.calibration,
+                         mixed=plan.options.mixed_precision, progress=plan.options.progress)
+    shutil.rmtree(scratch)
+    for flavour in section.encoder.values():
+        graphs.reports[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
+    return section
 
 
-def _golden_summary(golden: Golden) -> Dict[str, Any]:
-    return {"file": GOLDEN, "source_split": "test", "sequences": int(len(golden.labels)),
-            "lengths": golden.lengths.tolist(),
-            "arrays": sorted(golden.arrays()), "logits": "PyTorch FP32"}
+def _verify_step(plan: _Plan, stage: Path, graphs: _Graphs, int8: Optional[Int8Section]
+                 ) -> Tuple[ManifestBody, Verification]:
+    """A first manifest, then every graph pair against PyTorch through the runtime."""
+    body = manifest_body(plan.loaded, graphs=graphs.reports, golden=_golden_section(graphs.golden),
+                         fp16=graphs.fp16, int8=int8, provenance=_provenance(plan))
+    write_manifest(stage, body.to_json(), _files(body))
+    options = plan.options
+    verification = verify_export(
+        stage, graphs.golden, getattr(plan.splits, options.parity_split), plan.reference,
+        preprocess=plan.loaded.preprocess, max_frames=plan.loaded.max_frames,
+        split=options.parity_split, progress=options.progress)
+    _refuse_broken_fp32(verification.rows)
+    return body, verification
+
+
+def _publish_step(plan: _Plan, stage: Path, out: Path, body: ManifestBody,
+                  verification: Verification) -> None:
+    """The final manifest, then the folder replaces `out` — unless a pair missed its target."""
+    degraded = verification.degraded()
+    if degraded and not plan.options.accept_degraded:
+        raise DegradedExportError(_degraded_message(verification, out),
+                                  details=_report(plan, out, verification, {}, stage))
+    final = dataclasses.replace(body, parity=verification.section(plan.options.parity_split),
+                                degraded=degraded, provenance=_provenance(plan))
+    write_manifest(stage, final.to_json(), _files(final))
+    publish(stage, out)
+
+
+def _files(body: ManifestBody) -> List[str]:
+    files = sorted(body.graphs) + [GOLDEN]
+    return files + ([CALIBRATION_CACHE, INT8_REPORT] if body.int8 is not None else [])
+
+
+def _provenance(plan: _Plan) -> Provenance:
+    return provenance(plan.loaded, plan.checkpoint, plan.data_root,
+                      time.perf_counter() - plan.started)
+
+
+def _golden_section(golden: Golden) -> GoldenSection:
+    return GoldenSection(file=GOLDEN, source_split="test", sequences=int(len(golden.labels)),
+                         lengths=golden.lengths.tolist(), arrays=sorted(golden.arrays()))
+
+
+def _report(plan: _Plan, out: Path, verification: Verification, files: Dict[str, int],
+            folder: Optional[Path] = None) -> ExportReport:
+    """What the export measured; the INT8 report is read from `folder` (default `out`)."""
+    int8_report = None
+    if plan.options.int8:
+        int8_report = json.loads(((folder or out) / INT8_REPORT).read_text(encoding="utf-8"))
+    return ExportReport(out=out, files=files, parity=verification.rows,
+                        seconds=time.perf_counter() - plan.started,
+                        padding_invariance=verification.padding_invariance,
+                        warnings=verification.failures(), int8_report=int8_report)
 
 
 def _probe_frames(splits: Splits, seed: int) -> List[Path]:
@@ -173,14 +248,10 @@ def _probe_frames(splits: Splits, seed: int) -> List[Path]:
     return select_frames(records, min(PROBE_FRAMES, available), seed + 1)
 
 
-def _degraded_message(parity: Any, out: Path) -> str:
-    missed = "; ".join(parity.failures())
+def _degraded_message(verification: Verification, out: Path) -> str:
+    missed = "; ".join(verification.failures())
     return (f"{missed}; {out} was left as it was. The tables above show where accuracy is "
             "lost; pass --accept-degraded to publish anyway (marked degraded in the manifest)")
-
-
-def _read_json(path: Path) -> Dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _refuse_broken_fp32(rows: List[Dict[str, Any]]) -> None:

@@ -27,6 +27,7 @@ from ..core.two_stage import Logits, TwoStage, concat_logits, pad_sequences, run
 from ..data.discovery import SequenceRecord
 from ..runtime.artifacts import graphs_for, load_manifest
 from ..runtime.backends.onnxruntime import OnnxRuntimeSession
+from ..runtime.manifest_sections import ParitySection
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
 from .probe import Fidelity
@@ -81,9 +82,9 @@ class Verification:
     rows: List[Dict[str, Any]]
     padding_invariance: Dict[str, float]  # head file -> max |Δ| with garbage in padding
 
-    def to_dict(self, split: str) -> Dict[str, Any]:
-        return {"split": split, "provider": CPU[0], "rows": self.rows,
-                "head_padding_invariance": self.padding_invariance}
+    def section(self, split: str) -> ParitySection:
+        return ParitySection(split=split, provider=CPU[0], rows=self.rows,
+                             head_padding_invariance=self.padding_invariance)
 
     def failures(self) -> List[str]:
         return [f"{r['name']}: missed target ({r['target']})" for r in self.rows

@@ -148,7 +148,8 @@ def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
 def _read_bytes(path: Path) -> bytes:
     """The checkpoint read once: what is loaded and what is hashed are the same bytes."""
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint (train first, or pass --checkpoint)")
+        raise CheckpointError(f"{path}: no such checkpoint (train first, or give the path of "
+                              "another checkpoint)")
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -47,11 +47,11 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
              progress: bool = True) -> Evaluation:
     """max_frames=1 is the single-frame baseline: each sequence's anchor (else first frame)."""
     if split not in SPLIT_NAMES:
-        raise InputError(f"--split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
+        raise InputError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
     loaded = load_checkpoint(checkpoint)
     frames = max_frames or loaded.max_frames
     if not 1 <= frames <= loaded.max_frames:
-        raise InputError(f"--max-frames must be 1-{loaded.max_frames}, got {frames}")
+        raise InputError(f"max frames must be 1-{loaded.max_frames}, got {frames}")
     record = loaded.record
     data_root = resolve_data_root(data_root, record.data_root)
     records = getattr(load_splits(data_root, Path(checkpoint).parent, seed=record.seed), split)

@@ -5,7 +5,7 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -59,9 +59,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA GPU is visible to torch; use --device cpu")
+        raise InputError("device cuda: no CUDA GPU is visible to torch; train on the cpu device")
     if name not in ("cpu", "cuda"):
-        raise InputError(f"--device must be auto, cpu or cuda, got {name!r}")
+        raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
     return torch.device(name)
 
 
@@ -69,8 +69,12 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
           model_config: Optional[ModelConfig] = None,
           preprocess: Optional[PreprocessConfig] = None,
           resume: bool = False, epochs: Optional[int] = None, device: str = "auto",
-          progress: bool = True) -> TrainResult:
+          progress: bool = True,
+          on_epoch: Optional[Callable[[str], None]] = None) -> TrainResult:
     """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`.
+
+    `on_epoch` receives a one-line summary of each finished epoch (the CLI prints it; the
+    library itself prints nothing).
 
     `epochs` overrides config.epochs. With `resume`, last.pt's recipe, model and preprocessing
     are used instead of the arguments, and `epochs` is the new total: more continues on a
@@ -142,7 +146,8 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
         _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config, model_config,
                    preprocess, history, data_root)
         write_history(save_dir, history)
-        print(_summary(row, config.epochs, improved), flush=True)
+        if on_epoch is not None:
+            on_epoch(_summary(row, config.epochs, improved))
 
     assert best is not None, "at least one epoch runs before early stopping can trigger"
     return TrainResult(save_dir=save_dir, best_epoch=int(best["epoch"]),
@@ -273,7 +278,7 @@ def _resume_checkpoint(save_dir: Path) -> LoadedCheckpoint:
     """last.pt, refused unless it holds the training state (a copied best.pt does not)."""
     path = save_dir / LAST
     if not path.exists():
-        raise CheckpointError(f"--resume: {path} does not exist; train without --resume first")
+        raise CheckpointError(f"cannot resume: {path} does not exist; train from the start first")
     loaded = load_checkpoint(path)
     missing = [key for key in RESUME_KEYS if key not in loaded.extra]
     if missing:

@@ -30,14 +30,14 @@ GOOD = dict(batches=(1, 2), frames=4, max_frames=4, warmup_s=0.0, duration_s=0.1
 
 @pytest.mark.parametrize("change,message", [
     (dict(batches=()), "at least one"),
-    (dict(frames=5), "--frames must be 1-4"),
-    (dict(frames=0), "--frames"),
+    (dict(frames=5), "frames per sequence must be 1-4"),
+    (dict(frames=0), "frames per sequence"),
     (dict(duration_s=0.0), "duration"),
     (dict(warmup_s=-1.0), "warm-up"),
-    (dict(threads=-2), "--threads"),
-    (dict(parity_limit=0), "--parity-limit"),
-    (dict(backends=["onnx"]), "--backends: unknown 'onnx'; use tensorrt, onnxruntime"),
-    (dict(precisions=["int4"]), "--precisions"),
+    (dict(threads=-2), "threads must be >= 0"),
+    (dict(parity_limit=0), "parity limit"),
+    (dict(backends=["onnx"]), "backends: unknown 'onnx'; use tensorrt, onnxruntime"),
+    (dict(precisions=["int4"]), "precisions: unknown"),
 ])
 def test_check_options(change, message):
     assert check_options(**GOOD) == [1, 2]

@@ -11,7 +11,7 @@ import pytest
 from jersey_edge.core.errors import DegradedExportError, DegradedPrecisionWarning
 from jersey_edge.export import int8 as int8_module
 from jersey_edge.export.int8 import markdown_table
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.export.sensitivity import MixedPrecisionConfig
 from jersey_edge.runtime.artifacts import INT8_REPORT, MANIFEST, load_manifest
 from jersey_edge.runtime.recognizer import Recognizer
@@ -67,16 +67,17 @@ def test_a_broken_range_is_refused_and_the_old_folder_kept(exported, monkeypatch
     out.mkdir()
     (out / "keep.txt").write_text("previous export")
     with pytest.raises(DegradedExportError, match="int8 .*missed target") as caught:
-        export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
-                     mixed_precision=no_repair, progress=False)
+        export_model(exported.checkpoint, out, options=ExportOptions(
+            int8=True, calib_size=16, golden_size=4, mixed_precision=no_repair, progress=False))
     assert "--accept-degraded" in str(caught.value)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     missed = [r for r in caught.value.details.parity if r["ok"] is False]
     assert missed and all(r["precision"] == "int8" for r in missed)
     assert any(r["golden_cosine_mean"] < 0.99 or r["golden_cosine_min"] < 0.95 for r in missed)
 
-    report = export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
-                          mixed_precision=no_repair, accept_degraded=True, progress=False)
+    report = export_model(exported.checkpoint, out, options=ExportOptions(
+        int8=True, calib_size=16, golden_size=4, mixed_precision=no_repair, accept_degraded=True,
+        progress=False))
     manifest = json.loads((out / MANIFEST).read_text())
     assert set(manifest["degraded"]) == {"int8"}
     assert report.warnings
@@ -91,8 +92,8 @@ def test_a_broken_range_is_refused_and_the_old_folder_kept(exported, monkeypatch
 def test_mixed_precision_repairs_a_broken_range(exported, monkeypatch, tmp_path: Path) -> None:
     _break_one_range(monkeypatch)
     out = tmp_path / "artifacts"
-    report = export_model(exported.checkpoint, out, int8=True, calib_size=16, golden_size=4,
-                          progress=False)
+    report = export_model(exported.checkpoint, out, options=ExportOptions(
+        int8=True, calib_size=16, golden_size=4, progress=False))
     stem = _reader_of_frames(out / "encoder.onnx")
     recipe = load_manifest(out).extra["int8"]["encoder"]
     for flavour in ("tensorrt", "cpu"):

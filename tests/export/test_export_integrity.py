@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from jersey_edge.export.folder import publish, remove_strays, staging_folder
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.model.net import load_checkpoint
 from jersey_edge.runtime.artifacts import MANIFEST
 
@@ -58,6 +58,6 @@ def test_export_records_the_hash_of_the_checkpoint_it_exported(
 
     monkeypatch.setattr(torch, "load", load_then_replace)
     out = tmp_path / "artifacts"
-    export_model(checkpoint, out, golden_size=2, progress=False)
+    export_model(checkpoint, out, options=ExportOptions(golden_size=2, progress=False))
     recorded = json.loads((out / MANIFEST).read_text())["checkpoint_sha256"]
     assert recorded == original

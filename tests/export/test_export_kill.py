@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.runtime.artifacts import load_manifest
 
 EXPORT = """
 import sys
 from pathlib import Path
-from jersey_edge.export.pipeline import export_model
-export_model(Path(sys.argv[1]), Path(sys.argv[2]), fp16=True, int8=True, calib_size=16,
-             golden_size=4, progress=False)
+from jersey_edge.export.pipeline import ExportOptions, export_model
+export_model(Path(sys.argv[1]), Path(sys.argv[2]), options=ExportOptions(
+    fp16=True, int8=True, calib_size=16, golden_size=4, progress=False))
 """
 
 
@@ -40,6 +40,6 @@ def test_sigkill_mid_export_keeps_the_previous_export_whole(exported, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         verify_all(out)  # the old (or, if it finished, the new) export, complete
-    export_model(exported.checkpoint, out, golden_size=4, progress=False)
+    export_model(exported.checkpoint, out, options=ExportOptions(golden_size=4, progress=False))
     verify_all(out)
     assert not [p for p in tmp_path.iterdir() if p.name != "artifacts"]

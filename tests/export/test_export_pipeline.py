@@ -7,7 +7,7 @@ import onnx
 import pytest
 
 from jersey_edge.core.errors import InputError
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.runtime.artifacts import (
     CALIBRATION_CACHE,
     GOLDEN,
@@ -93,7 +93,7 @@ def test_reexport_replaces_the_folder_with_identical_graphs(exported, tmp_path: 
     out.mkdir()
     (out / MANIFEST).write_text("{}")
     (out / "stale.txt").write_text("from an older export")
-    export_model(exported.checkpoint, out, golden_size=4, progress=False)
+    export_model(exported.checkpoint, out, options=ExportOptions(golden_size=4, progress=False))
     manifest = load_manifest(out)
     assert sorted(p.name for p in out.iterdir()) == sorted([*manifest.files, MANIFEST])
     assert [p.name for p in tmp_path.iterdir()] == ["artifacts"]  # no staging leftovers
@@ -106,16 +106,18 @@ def test_reexport_replaces_the_folder_with_identical_graphs(exported, tmp_path: 
 def test_missing_data_root_is_an_input_error(tiny_dataset: Path, tiny_checkpoint,
                                              tmp_path: Path) -> None:
     checkpoint = tiny_checkpoint(tmp_path, tiny_dataset, record_data_root=False)
-    with pytest.raises(InputError, match="--data-root"):
-        export_model(checkpoint, tmp_path / "out", progress=False)
+    with pytest.raises(InputError, match="give the dataset folder"):
+        export_model(checkpoint, tmp_path / "out", options=ExportOptions(progress=False))
     with pytest.raises(InputError, match="dataset folder .*nowhere: no such folder"):
         export_model(checkpoint, tmp_path / "out", data_root=tmp_path / "nowhere",
-                     progress=False)
+                     options=ExportOptions(progress=False))
     assert not (tmp_path / "out").exists()
 
 
 def test_bad_options_fail_before_any_work(exported, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="calib-method"):
-        export_model(exported.checkpoint, tmp_path / "out", int8=True, calib_method="kl")
+        export_model(exported.checkpoint, tmp_path / "out", options=ExportOptions(
+            int8=True, calib_method="kl"))
     with pytest.raises(InputError, match="split"):
-        export_model(exported.checkpoint, tmp_path / "out", parity_split="holdout")
+        export_model(exported.checkpoint, tmp_path / "out", options=ExportOptions(
+            parity_split="holdout"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from jersey_edge.export.pipeline import export_model
+from jersey_edge.export.pipeline import ExportOptions, export_model
 from jersey_edge.model.config import ModelConfig
 from jersey_edge.model.net import build_model, load_checkpoint, save_checkpoint
 from jersey_edge.train.config import TrainConfig
@@ -33,8 +33,8 @@ def export_tiny(run: Path, data_root: Path) -> Exported:
     """Checkpoint in `run`, artifacts in `run`/artifacts."""
     checkpoint = make_checkpoint(run, data_root)
     out = run / "artifacts"
-    report = export_model(checkpoint, out, fp16=True, int8=True, calib_size=16, golden_size=4,
-                          progress=False)
+    report = export_model(checkpoint, out, options=ExportOptions(
+        fp16=True, int8=True, calib_size=16, golden_size=4, progress=False))
     return Exported(report=report, out=out, checkpoint=checkpoint, data_root=data_root,
                     model=load_checkpoint(checkpoint).model)
 

@@ -22,9 +22,12 @@ def run(data, save_dir, config, **kwargs):
                  preprocess=TINY_PREPROCESS, device="cpu", progress=False, **kwargs)
 
 
-def test_training_writes_run_files(tiny_dataset, tmp_path, tiny_train_config):
-    result = run(tiny_dataset, tmp_path, tiny_train_config)
+def test_training_writes_run_files(tiny_dataset, tmp_path, tiny_train_config, capsys):
+    lines = []
+    result = run(tiny_dataset, tmp_path, tiny_train_config, on_epoch=lines.append)
     assert result.epochs_run == 2
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert capsys.readouterr().out == ""  # the library prints nothing itself
     for name in ("best.pt", "last.pt", "history.json", "curves.png", "splits.json"):
         assert (tmp_path / name).stat().st_size > 0, name
     history = json.loads((tmp_path / "history.json").read_text())
@@ -83,7 +86,7 @@ def test_frozen_weights_are_untouched_by_training(tiny_dataset, tmp_path, tiny_t
 
 
 def test_resume_without_last_checkpoint(tiny_dataset, tmp_path, tiny_train_config):
-    with pytest.raises(CheckpointError, match="--resume"):
+    with pytest.raises(CheckpointError, match="cannot resume"):
         run(tiny_dataset, tmp_path, tiny_train_config, resume=True)
 
 

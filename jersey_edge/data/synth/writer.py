@@ -87,7 +87,7 @@ def _is_ours(name: str) -> bool:
 def _prepare(out: Path) -> None:
     """Make `out` an empty folder marked in-progress, cleaning a previous synth output."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"output {out} exists and is not a folder; choose another --out")
+        raise InputError(f"output {out} exists and is not a folder; choose another output folder")
     entries = sorted(os.listdir(out)) if out.is_dir() else []
     if entries:
         if MANIFEST not in entries and IN_PROGRESS not in entries:
