@@ -36,7 +36,7 @@ def find_checkpoint(manifest: Manifest, checkpoint: Optional[Path],
         if not Path(checkpoint).is_file():
             raise InputError(f"checkpoint {checkpoint}: no such file")
         return Path(checkpoint)
-    recorded = manifest.extra.get("checkpoint")
+    recorded = manifest.checkpoint
     if not recorded:
         notes.append("no checkpoint given or recorded in manifest.json: PyTorch rows skipped")
         return None

@@ -152,6 +152,19 @@ class Manifest:
         self.read(name)
         return self.path(name)
 
+    @property
+    def degraded(self) -> Dict[str, List[str]]:
+        """Precision -> its graph pairs that missed their parity target at export (published
+        with accept_degraded); see `manifest_sections.ManifestBody.degraded`."""
+        value = self.extra.get("degraded")
+        return dict(value) if isinstance(value, dict) else {}
+
+    @property
+    def checkpoint(self) -> Optional[str]:
+        """The checkpoint the graphs were exported from, as a path on the exporting machine."""
+        value = self.extra.get("checkpoint")
+        return value if isinstance(value, str) else None
+
     def input_shapes(self, part: str) -> Dict[str, Tuple[int, ...]]:
         """The inputs of `part`'s graph that this manifest implies; -1 marks the batch."""
         if part == "encoder":

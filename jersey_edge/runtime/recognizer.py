@@ -165,7 +165,7 @@ def _require_ordered(items: object, what: str, of: str) -> None:
 
 def _warn_if_degraded(manifest: Manifest, precision: str) -> None:
     """Once per folder and precision: this precision missed its target at export."""
-    pairs = (manifest.extra.get("degraded") or {}).get(precision)
+    pairs = manifest.degraded.get(precision)
     key = (str(manifest.root.resolve()), precision)
     if not pairs or key in _WARNED:
         return

@@ -86,11 +86,11 @@ def test_a_copied_folder_notes_the_missing_checkpoint(copied_artifacts, fast_opt
 
 
 @pytest.mark.parametrize("change,message", [
-    (dict(frames=99), "--frames"),
-    (dict(batches=(0,)), "--batch"),
-    (dict(checkpoint="/nonexistent/best.pt"), "--checkpoint"),
-    (dict(backends=["onnxrutime"]), "--backends: unknown 'onnxrutime'"),
-    (dict(precisions=["fp8"]), "--precisions"),
+    (dict(frames=99), "frames per sequence"),
+    (dict(batches=(0,)), "batch sizes"),
+    (dict(checkpoint="/nonexistent/best.pt"), "checkpoint /nonexistent/best.pt: no such file"),
+    (dict(backends=["onnxrutime"]), "backends: unknown 'onnxrutime'"),
+    (dict(precisions=["fp8"]), "precisions: unknown"),
 ])
 def test_bad_options_fail_before_measuring(artifacts, fast_options, change, message):
     with pytest.raises(InputError, match=message):

@@ -115,7 +115,7 @@ def test_missing_data_root_is_an_input_error(tiny_dataset: Path, tiny_checkpoint
 
 
 def test_bad_options_fail_before_any_work(exported, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="calib-method"):
+    with pytest.raises(InputError, match="calibration method"):
         export_model(exported.checkpoint, tmp_path / "out", options=ExportOptions(
             int8=True, calib_method="kl"))
     with pytest.raises(InputError, match="split"):

@@ -1,4 +1,5 @@
-"""The runtime stays importable on Python 3.8 (JetPack 5), checked without a 3.8 interpreter.
+"""The device code (runtime and the core it imports) stays importable on Python 3.8
+(JetPack 5), checked without a 3.8 interpreter.
 
 vermin checks syntax and standard-library use. Its `--eval-annotations` switch is all or
 nothing: off, it misses `def f(x: list[int])`, which 3.8 evaluates at import and fails on;
@@ -17,7 +18,8 @@ from typing import Iterator, List
 
 import pytest
 
-RUNTIME = Path(__file__).resolve().parents[2] / "jersey_edge" / "runtime"
+PACKAGE = Path(__file__).resolve().parents[2] / "jersey_edge"
+DEVICE_CODE = (PACKAGE / "core", PACKAGE / "runtime")
 # Generic only from 3.9 on (PEP 585); typing.List & co. are the 3.8 spellings.
 PEP585 = {"list", "dict", "tuple", "set", "frozenset", "type", "deque", "defaultdict",
           "OrderedDict", "Counter", "ChainMap"}
@@ -30,7 +32,7 @@ VERMIN = shutil.which("vermin", path=str(Path(sys.executable).parent)) or shutil
 @pytest.mark.skipif(VERMIN is None, reason="vermin is not installed")
 def test_vermin_runtime_targets_python_38():
     result = subprocess.run(
-        [str(VERMIN), "-t=3.8-", "--no-tips", "--violations", str(RUNTIME)],
+        [str(VERMIN), "-t=3.8-", "--no-tips", "--violations", *map(str, DEVICE_CODE)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -72,11 +74,11 @@ def post_38_forms(annotation: ast.expr) -> List[str]:
 
 def test_evaluated_annotations_are_python_38():
     problems = []
-    for path in sorted(RUNTIME.rglob("*.py")):
+    for path in sorted(p for root in DEVICE_CODE for p in root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for annotation in evaluated_annotations(tree):
             for form in post_38_forms(annotation):
-                problems.append(f"{path.relative_to(RUNTIME)}:{annotation.lineno}: {form}")
+                problems.append(f"{path.relative_to(PACKAGE)}:{annotation.lineno}: {form}")
     assert not problems, "annotations Python 3.8 cannot evaluate:\n" + "\n".join(problems)
 
 
