@@ -90,3 +90,17 @@ def test_onnxruntime_sessions_are_checked_and_closed_alike(exported):
         session.close()  # idempotent
     with pytest.raises(InputError, match="onnxruntime session is closed"):
         encoder.run({FRAMES: np.zeros((1, 3, 64, 32), np.float32)})
+
+
+def test_onnxruntime_threads_do_not_spin_unless_asked(exported):
+    """Encoder and head have a thread pool each; a spinning head pool steals the encoder's
+    cores on the predict path (see OnnxRuntimeSession), so spinning is off by default."""
+    manifest = load_manifest(exported.out)
+    for options, expected in [(OnnxRuntimeOptions(), "0"),
+                              (OnnxRuntimeOptions(allow_spinning=True), "1")]:
+        backend = open_backend("onnxruntime", manifest, "fp32", BackendOptions(onnxruntime=options))
+        for session in backend.open(manifest, "fp32"):
+            entry = session._session.get_session_options().get_session_config_entry(
+                "session.intra_op.allow_spinning")
+            assert entry == expected
+            session.close()
