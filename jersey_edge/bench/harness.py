@@ -18,9 +18,9 @@ from ..core.two_stage import Logits
 from ..runtime.artifacts import Manifest, load_manifest, onnx_name
 from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
-from .measure import RowTiming, time_preprocess, time_runner
+from .measure import ROUNDS, RowTiming, time_preprocess, time_rows
 from .options import check_options
-from .ratios import best_runtime, compute_ratios
+from .ratios import best_runtime, compute_ratios, noisy
 from .report import BenchReport, Row
 from .runners import Runner, RuntimeRunner, label, open_runtime_runners
 from .sgemm import peak_gflops
@@ -58,10 +58,9 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
         sequences = _sequences(manifest, reference, data_root, scratch, parity_limit, notes)
         runners = _open_runners(manifest, reference, sequences, stack, notes, backends=backends,
                                 precisions=precisions, threads=threads)
-        steps.total(len(runners) * (1 + len(batches)) + 2)
+        steps.total(len(runners) + len(batches) * ROUNDS + 2)
         parities = _parities(runners, sequences, steps)
-        timings = {label(r): [_time(r, sequences, b, frames, warmup_s, duration_s, steps)
-                              for b in batches] for r in runners}
+        timings = _timings(runners, sequences, batches, frames, warmup_s, duration_s, steps)
         steps.advance("preprocessing")
         preprocess = time_preprocess(sequences.raw_frames, manifest.preprocess,
                                      warmup_s=warmup_s, duration_s=duration_s)
@@ -70,18 +69,20 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
         steps.advance("streaming")
         streaming = _streaming(runners, rows, sequences, frames, warmup_s, duration_s)
     sgemm = peak_gflops(threads)
+    ratios = compute_ratios(rows, sgemm_gflops=sgemm, streaming=streaming)
+    notes += noisy(ratios)
     return BenchReport(
         system=describe(threads, sgemm),
         rows=rows,
         streaming=streaming.to_dict() if streaming else None,
-        ratios=compute_ratios(rows, sgemm_gflops=sgemm, streaming=streaming),
+        ratios=ratios,
         inputs={"sequences": sequences.source,
                 "parity reference": _reference_name(sequences, reference),
                 "preprocess frames": _raw_source(sequences),
                 "encoder MACs per frame": macs},
         settings={"batches": batches, "frames": frames, "warmup_s": warmup_s,
                   "duration_s": duration_s, "threads": threads,
-                  "parity_limit": parity_limit},
+                  "parity_limit": parity_limit, "rounds": ROUNDS},
         notes=notes,
     )
 
@@ -141,11 +142,20 @@ def _parities(runners: Sequence[Runner], sequences: SequenceSet, steps: "_Steps"
     return results
 
 
-def _time(runner: Runner, sequences: SequenceSet, batch: int, frames: int, warmup_s: float,
-          duration_s: float, steps: "_Steps") -> RowTiming:
-    steps.advance(f"{label(runner)} batch {batch}")
-    return time_runner(runner, sequences, batch=batch, frames=frames, warmup_s=warmup_s,
-                       duration_s=duration_s)
+def _timings(runners: Sequence[Runner], sequences: SequenceSet, batches: Sequence[int],
+             frames: int, warmup_s: float, duration_s: float, steps: "_Steps"
+             ) -> Dict[str, List[RowTiming]]:
+    """Per batch size, every row round-robin (`measure.time_rows`)."""
+    timings: Dict[str, List[RowTiming]] = {label(r): [] for r in runners}
+    for batch in batches:
+        def on_round(index: int, batch: int = batch) -> None:
+            steps.advance(f"batch {batch} round {index + 1}/{ROUNDS}")
+
+        measured = time_rows(runners, sequences, batch=batch, frames=frames,
+                             warmup_s=warmup_s, duration_s=duration_s, on_round=on_round)
+        for runner, timing in zip(runners, measured):
+            timings[label(runner)].append(timing)
+    return timings
 
 
 def _macs_per_frame(manifest: Manifest, notes: List[str]) -> Optional[int]:
@@ -179,6 +189,7 @@ def _rows(runners: Sequence[Runner], timings: Dict[str, List[RowTiming]],
                 encoder_gflops=2.0 * macs * n_frames / (encoder_ms * 1e6) if macs else None,
                 number_acc=parity.number_acc, agreement=parity.agreement,
                 max_abs_logit_diff=parity.max_abs_logit_diff, parity_n=parity.n,
+                round_p50_ms=timing.round_total_ms, round_encoder_ms=timing.round_encoder_ms,
             ))
     return rows
 

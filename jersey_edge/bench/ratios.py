@@ -2,15 +2,20 @@
 
 "Best runtime config" only counts rows that still read the same numbers as PyTorch (agreement
 at least AGREEMENT_FLOOR): a faster row that reads different numbers is not a speed-up.
+Row-vs-row ratios are taken per interleaved round and reported as their median and IQR.
 """
 
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy as np
 
 from ..runtime.backends import BACKENDS
 from .report import Ratio, Row
 from .streaming import StreamingResult
 
 AGREEMENT_FLOOR = 0.99
+# A ratio whose per-round IQR is wider than this share of its median is flagged as noisy.
+NOISY_SPREAD = 0.15
 
 
 def _p50(row: Row) -> float:
@@ -28,13 +33,35 @@ def best_runtime(rows: Iterable[Row]) -> Optional[Row]:
     return _fastest(faithful or candidates)
 
 
+def _round_total(row: Row) -> List[float]:
+    return row.round_p50_ms
+
+
+def _round_encoder(row: Row) -> List[float]:
+    return row.round_encoder_ms
+
+
 def _speedup(fast: Optional[Row], slow: Optional[Row], what: str,
-             stage: Callable[[Row], float] = _p50) -> Optional[Ratio]:
+             stage: Callable[[Row], float] = _p50,
+             rounds: Callable[[Row], List[float]] = _round_total) -> Optional[Ratio]:
     if fast is None or slow is None:
         return None
-    return Ratio(stage(slow) / stage(fast),
-                 f"{what}: {fast.config} {stage(fast):.2f} ms vs {slow.config} "
-                 f"{stage(slow):.2f} ms, batch {fast.batch}")
+    text = (f"{what}: {fast.config} {stage(fast):.2f} ms vs {slow.config} "
+            f"{stage(slow):.2f} ms, batch {fast.batch}")
+    per_round = [s / f for f, s in zip(rounds(fast), rounds(slow))]
+    if not per_round or len(rounds(fast)) != len(rounds(slow)):
+        return Ratio(stage(slow) / stage(fast), text)
+    low, median, high = np.percentile(per_round, [25, 50, 75])
+    return Ratio(float(median), f"{text} (median of {len(per_round)} rounds)",
+                 float(low), float(high))
+
+
+def noisy(ratios: Dict[str, Ratio]) -> List[str]:
+    """Notes for ratios whose rounds disagree by more than NOISY_SPREAD."""
+    return [f"{name}: rounds spread {ratio.spread:.0%} of the median (IQR "
+            f"{ratio.low:.2f}-{ratio.high:.2f}x): the machine was busy, compare with care"
+            for name, ratio in ratios.items()
+            if ratio.spread is not None and ratio.spread > NOISY_SPREAD]
 
 
 def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] = None,
@@ -54,7 +81,7 @@ def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] 
             best, script, "best runtime vs best TorchScript (p50)")
         found[f"ort_int8_vs_fp32_encoder_b{batch}"] = _speedup(
             ort.get("int8"), ort.get("fp32"), "ONNX Runtime INT8 vs FP32 encoder",
-            stage=lambda r: r.encoder_ms)
+            stage=lambda r: r.encoder_ms, rounds=_round_encoder)
     if streaming is not None:
         found["streaming_update_vs_full_window"] = Ratio(streaming.speedup, streaming.describe())
     found["encoder_gflops_vs_sgemm_peak"] = _efficiency(rows, sgemm_gflops)

@@ -50,7 +50,9 @@ def summary_lines(report: BenchReport) -> List[str]:
             f"{stream['update_p50_ms']:.2f} ms vs full-window re-run p50 "
             f"{stream['full_window_p50_ms']:.2f} ms ({stream['speedup']:.1f}x)"
         )
-    lines += [f"{ratio.what}: {ratio.value:.2f}x" for ratio in report.ratios.values()]
+    lines += [f"{ratio.what}: {ratio.value:.2f}x" + (
+        f" (IQR {ratio.low:.2f}-{ratio.high:.2f}x)" if ratio.low is not None else "")
+        for ratio in report.ratios.values()]
     lines += [f"note: {note}" for note in report.notes]
     return lines
 

@@ -36,6 +36,9 @@ class Row:
     agreement: Optional[float]  # predicted number equal to PyTorch FP32's
     max_abs_logit_diff: Optional[float]
     parity_n: int  # sequences the parity columns are computed on
+    # p50 per interleaved round (all rows' rounds alternate): what ratios are computed from
+    round_p50_ms: List[float] = field(default_factory=list)
+    round_encoder_ms: List[float] = field(default_factory=list)
 
     @property
     def config(self) -> str:
@@ -44,10 +47,24 @@ class Row:
 
 @dataclass(frozen=True)
 class Ratio:
-    """`value` = numerator / denominator, each a labelled measurement."""
+    """`value` = numerator / denominator, each a labelled measurement.
+
+    For row-vs-row ratios `value` is the median of the per-round ratios and `low`/`high`
+    their interquartile range: the two rows were measured in the same rounds, so load that
+    drifts during a run moves both sides of each round's ratio alike.
+    """
 
     value: float
     what: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+    @property
+    def spread(self) -> Optional[float]:
+        """IQR relative to the median (0.1 = the middle half lies within a 10% band)."""
+        if self.low is None or self.high is None or not self.value:
+            return None
+        return (self.high - self.low) / self.value
 
 
 @dataclass

@@ -88,5 +88,17 @@ def describe(threads: int, sgemm_gflops: Optional[float]) -> Dict[str, Any]:
         "threads": thread_settings(threads),
         "blas": blas(),
         "sgemm_fp32_gflops": sgemm_gflops,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "cpu_governor": cpu_governor(),
         "versions": versions(),
     }
+
+
+def cpu_governor() -> Optional[str]:
+    """cpufreq's scaling governor ("performance", "powersave", ...); None where not exposed
+    (VMs, containers): a powersave governor makes every latency number drift."""
+    path = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except OSError:
+        return None

@@ -76,6 +76,12 @@ def repeat(step: Callable[[], Mapping[str, float]], *, warmup_s: float, duration
     step()
     while time.perf_counter() - start < warmup_s:
         step()
+    return sample(step, duration_s=duration_s, min_reps=min_reps)
+
+
+def sample(step: Callable[[], Mapping[str, float]], *, duration_s: float,
+           min_reps: int = 1) -> Dict[str, Timing]:
+    """Call an already warm `step` until `duration_s` has passed and `min_reps` calls ran."""
     samples: Dict[str, List[float]] = {}
     reps = 0
     start = time.perf_counter()
