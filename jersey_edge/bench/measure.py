@@ -1,4 +1,4 @@
-"""Latency of one row at one batch size, and of numpy preprocessing, on real frames."""
+"""Latency of the rows at one batch size (round-robin), and of numpy preprocessing."""
 
 import itertools
 from dataclasses import dataclass
