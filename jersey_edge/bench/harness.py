@@ -1,8 +1,8 @@
 """`run_bench`: every backend x precision x batch size, timed and checked for parity.
 
 Order of work: open every row's runner, compute parity (the reference first, so the others
-can be compared with it), time each row at each batch size, then preprocessing and the
-streaming row on the fastest faithful runtime config. Runners are closed however it ends.
+can be compared with it), time each row at each batch size, then the streaming row and the
+decode path on the fastest faithful runtime config. Runners are closed however it ends.
 """
 
 import contextlib
@@ -16,9 +16,10 @@ from ..core.errors import BackendUnavailableError
 from ..core.parity import Parity, compare
 from ..core.two_stage import Logits
 from ..runtime.artifacts import Manifest, load_manifest, onnx_name
+from .decode_path import DecodePathResult, time_decode_path
 from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
-from .measure import ROUNDS, RowTiming, time_preprocess, time_rows
+from .measure import RowTiming, time_rows
 from .options import check_options
 from .ratios import best_runtime, compute_ratios, noisy
 from .report import BenchReport, Row
@@ -27,7 +28,7 @@ from .sgemm import peak_gflops
 from .sources import Reference, open_reference, test_records
 from .streaming import StreamingResult, time_streaming
 from .system import describe
-from .timing import Timing
+from .timing import ROUNDS
 
 
 def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
@@ -61,24 +62,24 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
         steps.total(len(runners) + len(batches) * ROUNDS + 2)
         parities = _parities(runners, sequences, steps)
         timings = _timings(runners, sequences, batches, frames, warmup_s, duration_s, steps)
-        steps.advance("preprocessing")
-        preprocess = time_preprocess(sequences.raw_frames, manifest.preprocess,
-                                     warmup_s=warmup_s, duration_s=duration_s)
         macs = _macs_per_frame(manifest, notes)
-        rows = _rows(runners, timings, parities, preprocess, macs)
+        rows = _rows(runners, timings, parities, macs)
         steps.advance("streaming")
         streaming = _streaming(runners, rows, sequences, frames, warmup_s, duration_s)
+        steps.advance("decode path")
+        decode = _decode_path(runners, rows, sequences, frames, warmup_s, duration_s)
     sgemm = peak_gflops(threads)
-    ratios = compute_ratios(rows, sgemm_gflops=sgemm, streaming=streaming)
+    ratios = compute_ratios(rows, sgemm=sgemm, streaming=streaming, decode_path=decode)
     notes += noisy(ratios)
     return BenchReport(
-        system=describe(threads, sgemm),
+        system=describe(threads, sgemm.peak if sgemm else None),
         rows=rows,
         streaming=streaming.to_dict() if streaming else None,
+        decode_path=decode.to_dict() if decode else None,
         ratios=ratios,
         inputs={"sequences": sequences.source,
                 "parity reference": _reference_name(sequences, reference),
-                "preprocess frames": _raw_source(sequences),
+                "decode path frames": _raw_source(sequences),
                 "encoder MACs per frame": macs},
         settings={"batches": batches, "frames": frames, "warmup_s": warmup_s,
                   "duration_s": duration_s, "threads": threads,
@@ -170,7 +171,7 @@ def _macs_per_frame(manifest: Manifest, notes: List[str]) -> Optional[int]:
 
 
 def _rows(runners: Sequence[Runner], timings: Dict[str, List[RowTiming]],
-          parities: Dict[str, Parity], preprocess: Timing, macs: Optional[int]) -> List[Row]:
+          parities: Dict[str, Parity], macs: Optional[int]) -> List[Row]:
     rows = []
     for runner in runners:
         parity = parities[label(runner)]
@@ -184,8 +185,6 @@ def _rows(runners: Sequence[Runner], timings: Dict[str, List[RowTiming]],
                 seq_per_s=timing.batch * 1e3 / timing.total.p50,
                 frames_per_s=n_frames * 1e3 / timing.total.p50,
                 encoder_ms=encoder_ms, head_ms=timing.head.p50,
-                preprocess_ms_per_frame=preprocess.p50,
-                e2e_ms=preprocess.p50 * n_frames + timing.total.p50,
                 encoder_gflops=2.0 * macs * n_frames / (encoder_ms * 1e6) if macs else None,
                 number_acc=parity.number_acc, agreement=parity.agreement,
                 max_abs_logit_diff=parity.max_abs_logit_diff, parity_n=parity.n,
@@ -194,18 +193,34 @@ def _rows(runners: Sequence[Runner], timings: Dict[str, List[RowTiming]],
     return rows
 
 
+def _best_runtime_runner(runners: Sequence[Runner], rows: List[Row],
+                         batch: int) -> Optional[RuntimeRunner]:
+    """The runtime config a deployment would pick at `batch`: the fastest faithful one."""
+    best = best_runtime(row for row in rows if row.batch == batch)
+    return next((r for r in runners if isinstance(r, RuntimeRunner)
+                 and best is not None and label(r) == best.config), None)
+
+
 def _streaming(runners: Sequence[Runner], rows: List[Row], sequences: SequenceSet,
                window: int, warmup_s: float, duration_s: float) -> Optional[StreamingResult]:
-    """On the runtime config a deployment would pick: the fastest faithful one at the
-    smallest batch (a tracker updates one track at a time)."""
-    smallest = min(row.batch for row in rows)
-    best = best_runtime(row for row in rows if row.batch == smallest)
-    chosen = next((r for r in runners if isinstance(r, RuntimeRunner)
-                   and best is not None and label(r) == best.config), None)
+    """At the smallest batch: a tracker updates one track at a time."""
+    chosen = _best_runtime_runner(runners, rows, min(row.batch for row in rows))
     if chosen is None:
         return None
     return time_streaming(chosen.recognizer, sequences.raw_frames, window=window,
                           warmup_s=warmup_s, duration_s=duration_s)
+
+
+def _decode_path(runners: Sequence[Runner], rows: List[Row], sequences: SequenceSet,
+                 frames: int, warmup_s: float, duration_s: float
+                 ) -> Optional[DecodePathResult]:
+    """At the largest batch: throughput is where decoding can starve the model."""
+    batch = max(row.batch for row in rows)
+    chosen = _best_runtime_runner(runners, rows, batch)
+    if chosen is None:
+        return None
+    return time_decode_path(chosen.recognizer, sequences.raw_frames, batch=batch,
+                            frames=frames, warmup_s=warmup_s, duration_s=duration_s)
 
 
 def _reference_name(sequences: SequenceSet, reference: Optional[Reference]) -> str:

@@ -5,6 +5,7 @@ latency and accuracy depend on the data; Project B's random-tensor timings could
 trusted for that reason. Batches bigger than the set are tiled from its sequences.
 """
 
+import functools
 import io
 import tempfile
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from PIL import Image
 
 from ..core.errors import ArtifactError, InputError
 from ..core.parity import Targets
-from ..core.preprocess import PreprocessConfig, load_rgb, resize_pad
+from ..core.preprocess import PreprocessConfig, load_rgb, network_size, normalize_pixels, resize_pad
 from ..core.sampling import linspace_indices
 from ..core.two_stage import Logits, TwoStage, concat_logits, run_two_stage
 from ..runtime.artifacts import GOLDEN, Manifest
@@ -95,16 +96,8 @@ def spread(count: int, limit: Optional[int]) -> List[int]:
 
 
 def normalizer(cfg: PreprocessConfig) -> Callable[[np.ndarray], np.ndarray]:
-    """uint8 [...,H,W,3] -> float32 [...,3,H,W] with exactly core.preprocess.normalize's
-    float32 arithmetic."""
-    mean = np.asarray(cfg.mean, dtype=np.float32)
-    std = np.asarray(cfg.std, dtype=np.float32)
-
-    def apply(pixels: np.ndarray) -> np.ndarray:
-        out = (pixels.astype(np.float32) - mean) / std
-        return np.ascontiguousarray(np.moveaxis(out, -1, -3))
-
-    return apply
+    """uint8 [...,H,W,3] -> float32 [...,3,H,W], the runtime's own normalisation."""
+    return functools.partial(normalize_pixels, cfg=cfg)
 
 
 def from_golden(manifest: Manifest, scratch: Path, limit: Optional[int] = None) -> SequenceSet:
@@ -165,7 +158,8 @@ def from_records(records: Sequence, manifest: Manifest, *, source: str,
     for i, record in enumerate(records):
         paths = [record.frames[j] for j in linspace_indices(len(record.frames), max_frames)]
         for t, path in enumerate(paths):
-            pixels[i, t] = np.asarray(resize_pad(load_rgb(path, pad_value=cfg.pad_value), cfg))
+            img = load_rgb(path, pad_value=cfg.pad_value, fit=network_size(cfg))
+            pixels[i, t] = np.asarray(resize_pad(img, cfg))
         mask[i, : len(paths)] = 1.0
         raw.extend(paths[: RAW_FRAMES - len(raw)])
     digits = np.array([number_to_digits(r.label) for r in records])

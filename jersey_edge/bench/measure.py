@@ -1,20 +1,12 @@
-"""Latency of the rows at one batch size (round-robin), and of numpy preprocessing."""
+"""Latency of the rows at one batch size, round-robin."""
 
-import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Dict, List, Sequence
 
-import numpy as np
-
-from ..core.preprocess import PreprocessConfig, preprocess_frame
 from ..core.two_stage import pad_sequences
 from .inputs import SequenceSet
 from .runners import Runner
-from .timing import Laps, Timing, repeat, sample, time_call
-
-# Each row is timed in this many slices, interleaved with the other rows' slices.
-ROUNDS = 5
+from .timing import ROUNDS, Laps, Timing, round_robin
 
 
 @dataclass(frozen=True)
@@ -57,30 +49,15 @@ def time_rows(runners: Sequence[Runner], sequences: SequenceSet, *, batch: int, 
             return laps.ms
         return step
 
-    steps = [step_of(runner) for runner in runners]
-    for step in steps:
-        repeat(step, warmup_s=warmup_s, duration_s=0.0, min_reps=1)
-    per_round: List[List[Dict[str, Timing]]] = [[] for _ in steps]
-    for index in range(rounds):
-        on_round(index)
-        for samples, step in zip(per_round, steps):
-            samples.append(sample(step, duration_s=duration_s / rounds))
+    per_round = round_robin([step_of(runner) for runner in runners], warmup_s=warmup_s,
+                            duration_s=duration_s, rounds=rounds, on_round=on_round)
     return [_row_timing(batch, frames, samples) for samples in per_round]
 
 
 def _row_timing(batch: int, frames: int, rounds: List[Dict[str, Timing]]) -> RowTiming:
-    encoder = Timing(np.concatenate([r["encoder"].samples_ms for r in rounds]))
-    head = Timing(np.concatenate([r["head"].samples_ms for r in rounds]))
+    encoder = Timing.joined([r["encoder"] for r in rounds])
+    head = Timing.joined([r["head"] for r in rounds])
     return RowTiming(batch, frames, Timing(encoder.samples_ms + head.samples_ms), encoder, head,
                      round_total_ms=[Timing(r["encoder"].samples_ms + r["head"].samples_ms).p50
                                      for r in rounds],
                      round_encoder_ms=[r["encoder"].p50 for r in rounds])
-
-
-def time_preprocess(paths: Sequence[Path], cfg: PreprocessConfig, *, warmup_s: float,
-                    duration_s: float) -> Timing:
-    """Per-frame latency of the runtime's numpy preprocessing (JPEG decode, keep-aspect
-    resize, pad, sharpen, normalise), cycling through real frame files."""
-    cycle = itertools.cycle(paths)
-    return time_call(lambda: preprocess_frame(next(cycle), cfg), warmup_s=warmup_s,
-                     duration_s=duration_s)

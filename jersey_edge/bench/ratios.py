@@ -7,10 +7,10 @@ Row-vs-row ratios are taken per interleaved round and reported as their median a
 
 from typing import Callable, Dict, Iterable, List, Optional
 
-import numpy as np
-
 from ..runtime.backends import BACKENDS
+from .decode_path import DecodePathResult
 from .report import Ratio, Row
+from .sgemm import SgemmPeak
 from .streaming import StreamingResult
 
 AGREEMENT_FLOOR = 0.99
@@ -51,9 +51,7 @@ def _speedup(fast: Optional[Row], slow: Optional[Row], what: str,
     per_round = [s / f for f, s in zip(rounds(fast), rounds(slow))]
     if not per_round or len(rounds(fast)) != len(rounds(slow)):
         return Ratio(stage(slow) / stage(fast), text)
-    low, median, high = np.percentile(per_round, [25, 50, 75])
-    return Ratio(float(median), f"{text} (median of {len(per_round)} rounds)",
-                 float(low), float(high))
+    return Ratio.from_rounds(per_round, text)
 
 
 def noisy(ratios: Dict[str, Ratio]) -> List[str]:
@@ -65,7 +63,8 @@ def noisy(ratios: Dict[str, Ratio]) -> List[str]:
 
 
 def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] = None,
-                   sgemm_gflops: Optional[float] = None) -> Dict[str, Ratio]:
+                   decode_path: Optional[DecodePathResult] = None,
+                   sgemm: Optional[SgemmPeak] = None) -> Dict[str, Ratio]:
     """Ratios at the smallest and the largest batch measured (1 and 16 by default)."""
     rows = list(rows)
     found: Dict[str, Optional[Ratio]] = {}
@@ -79,22 +78,33 @@ def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] 
             best, eager, "best runtime vs PyTorch eager FP32 (p50)")
         found[f"best_runtime_vs_torchscript_b{batch}"] = _speedup(
             best, script, "best runtime vs best TorchScript (p50)")
+        found[f"ort_int8_vs_pytorch_eager_b{batch}"] = _speedup(
+            ort.get("int8"), eager, "ONNX Runtime INT8 vs PyTorch eager FP32 (p50)")
+        found[f"ort_int8_vs_torchscript_b{batch}"] = _speedup(
+            ort.get("int8"), script, "ONNX Runtime INT8 vs best TorchScript (p50)")
         found[f"ort_int8_vs_fp32_encoder_b{batch}"] = _speedup(
             ort.get("int8"), ort.get("fp32"), "ONNX Runtime INT8 vs FP32 encoder",
             stage=lambda r: r.encoder_ms, rounds=_round_encoder)
     if streaming is not None:
-        found["streaming_update_vs_full_window"] = Ratio(streaming.speedup, streaming.describe())
-    found["encoder_gflops_vs_sgemm_peak"] = _efficiency(rows, sgemm_gflops)
+        found["streaming_update_vs_full_window"] = streaming.speedup
+    if decode_path is not None:
+        found["end_to_end_vs_model_only"] = decode_path.share
+    found["encoder_gflops_vs_sgemm_peak"] = _efficiency(rows, sgemm)
     return {name: ratio for name, ratio in found.items() if ratio is not None}
 
 
-def _efficiency(rows: Iterable[Row], sgemm_gflops: Optional[float]) -> Optional[Ratio]:
-    """The best encoder GFLOP/s of any FP32 runtime row against the sgemm peak."""
+def _efficiency(rows: Iterable[Row], sgemm: Optional[SgemmPeak]) -> Optional[Ratio]:
+    """The best encoder GFLOP/s of any FP32 runtime row against the sgemm peak; the IQR
+    pairs the row's rounds with the peak's slices (both measured in slices, not together)."""
     measured = [r for r in rows if r.backend in BACKENDS and r.precision == "fp32"
                 and r.encoder_gflops is not None]
     best = _fastest(measured, key=lambda r: -(r.encoder_gflops or 0.0))
-    if best is None or not sgemm_gflops:
+    if best is None or sgemm is None or best.encoder_gflops is None:
         return None
-    return Ratio(best.encoder_gflops / sgemm_gflops,  # type: ignore[operator]
-                 f"encoder achieved GFLOP/s ({best.config}, batch {best.batch}: "
-                 f"{best.encoder_gflops:.1f}) / numpy sgemm FP32 peak ({sgemm_gflops:.1f})")
+    what = (f"encoder achieved GFLOP/s ({best.config}, batch {best.batch}: "
+            f"{best.encoder_gflops:.1f}) / numpy sgemm FP32 peak ({sgemm.peak:.1f})")
+    work = best.encoder_gflops * best.encoder_ms  # GFLOP/s x ms: the same in every round
+    per_round = [work / ms / peak for ms, peak in zip(best.round_encoder_ms, sgemm.slices)]
+    if not per_round:
+        return Ratio(best.encoder_gflops / sgemm.peak, what)
+    return Ratio.from_rounds(per_round, what)

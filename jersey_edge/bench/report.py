@@ -1,13 +1,16 @@
 """What a benchmark run produced, and its JSON form.
 
-The JSON is the contract (`{"system", "rows", "streaming", "ratios", ...}`, one row object
-per backend x precision x batch); the table, Markdown and plot are views of it.
+The JSON is the contract (`{"system", "rows", "streaming", "decode_path", "ratios", ...}`,
+one row object per backend x precision x batch); the table, Markdown and plot are views of
+it.
 """
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
 
 from ..core.fileio import atomic_write_text
 
@@ -29,8 +32,6 @@ class Row:
     frames_per_s: float
     encoder_ms: float  # p50 of the encoder stage
     head_ms: float  # p50 of the head stage
-    preprocess_ms_per_frame: Optional[float]  # numpy, one frame, single thread
-    e2e_ms: Optional[float]  # batch*frames preprocessed frames + p50
     encoder_gflops: Optional[float]  # 2 x encoder MACs / encoder_ms
     number_acc: Optional[float]
     agreement: Optional[float]  # predicted number equal to PyTorch FP32's
@@ -59,6 +60,13 @@ class Ratio:
     low: Optional[float] = None
     high: Optional[float] = None
 
+    @classmethod
+    def from_rounds(cls, per_round: Sequence[float], what: str) -> "Ratio":
+        """Median and IQR of one ratio taken in each interleaved round."""
+        low, median, high = np.percentile(per_round, [25, 50, 75])
+        return cls(float(median), f"{what} (median of {len(per_round)} rounds)", float(low),
+                   float(high))
+
     @property
     def spread(self) -> Optional[float]:
         """IQR relative to the median (0.1 = the middle half lies within a 10% band)."""
@@ -72,6 +80,7 @@ class BenchReport:
     system: Dict[str, Any]
     rows: List[Row]
     streaming: Optional[Dict[str, Any]] = None
+    decode_path: Optional[Dict[str, Any]] = None
     ratios: Dict[str, Ratio] = field(default_factory=dict)
     inputs: Dict[str, Any] = field(default_factory=dict)  # where inputs and parity come from
     settings: Dict[str, Any] = field(default_factory=dict)  # warm-up, duration, batches, ...
@@ -84,6 +93,7 @@ class BenchReport:
             "inputs": self.inputs,
             "rows": [asdict(row) for row in self.rows],
             "streaming": self.streaming,
+            "decode_path": self.decode_path,
             "ratios": {name: asdict(ratio) for name, ratio in self.ratios.items()},
             "notes": list(self.notes),
         }

@@ -10,29 +10,47 @@ import os
 import subprocess
 import sys
 import time
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Optional
 
 import numpy as np
+
+from .timing import ROUNDS
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def measure(n: int = 1024, duration_s: float = 0.5) -> float:
-    """Best-of GFLOP/s of an n x n x n float32 matmul in this process (the peak, so the
-    fastest repetition, not the median)."""
+@dataclass(frozen=True)
+class SgemmPeak:
+    """Best-of GFLOP/s in each of several time slices (the peak: the fastest repetition of
+    a slice, not its median); their spread says how steady the machine was."""
+
+    slices: List[float]
+
+    @property
+    def peak(self) -> float:
+        return float(np.median(self.slices))
+
+
+def measure(n: int = 1024, duration_s: float = 0.5, slices: int = ROUNDS) -> List[float]:
+    """Best-of GFLOP/s of an n x n x n float32 matmul in this process, per slice of
+    duration_s / slices."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
     a @ b  # warm-up: thread pool start, page faults
-    best = float("inf")
-    start = time.perf_counter()
-    while time.perf_counter() - start < duration_s or best == float("inf"):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
+    found = []
+    for _ in range(slices):
+        best = float("inf")
+        start = time.perf_counter()
+        while time.perf_counter() - start < duration_s / slices or best == float("inf"):
+            t0 = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t0)
+        found.append(2.0 * n**3 / best / 1e9)
+    return found
 
 
-def peak_gflops(threads: int, n: int = 1024, duration_s: float = 0.5) -> Optional[float]:
+def peak_gflops(threads: int, n: int = 1024, duration_s: float = 1.0) -> Optional[SgemmPeak]:
     """`measure` in a child process with `threads` BLAS threads (0 = BLAS default).
     None if the child fails (reported as unknown rather than stopping the benchmark)."""
     env = dict(os.environ)
@@ -42,8 +60,8 @@ def peak_gflops(threads: int, n: int = 1024, duration_s: float = 0.5) -> Optiona
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
                               check=True)
-        return float(json.loads(done.stdout)["gflops"])
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        return SgemmPeak([float(v) for v in json.loads(done.stdout)["gflops"]])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
         return None
 
 

@@ -8,7 +8,7 @@ lazy initialisation, caches) gives comparable statistics for every row.
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping
+from typing import Callable, Dict, List, Mapping, Sequence
 
 import numpy as np
 
@@ -43,6 +43,11 @@ class Timing:
     @property
     def reps(self) -> int:
         return int(self.samples_ms.size)
+
+    @classmethod
+    def joined(cls, parts: Sequence["Timing"]) -> "Timing":
+        """All samples of several timings (e.g. the rounds of one configuration)."""
+        return cls(np.concatenate([part.samples_ms for part in parts]))
 
 
 class Laps:
@@ -92,9 +97,30 @@ def sample(step: Callable[[], Mapping[str, float]], *, duration_s: float,
     return {stage: Timing(np.asarray(values)) for stage, values in samples.items()}
 
 
-def time_call(fn: Callable[[], object], *, warmup_s: float, duration_s: float,
-              sync: Callable[[], None] = no_sync, min_reps: int = MIN_REPS) -> Timing:
-    """Latency of one call, synchronised before and after."""
+Step = Callable[[], Mapping[str, float]]
+# Compared configurations are timed in this many slices, each round running every one once.
+ROUNDS = 5
+
+
+def round_robin(steps: Sequence[Step], *, warmup_s: float, duration_s: float,
+                rounds: int = ROUNDS, on_round: Callable[[int], None] = lambda _: None
+                ) -> List[List[Dict[str, Timing]]]:
+    """Warm every step up, then `rounds` rounds that each sample every step for
+    duration_s / rounds (at least one call): load that drifts during the run hits every
+    step alike, so a ratio taken per round compares like with like. Result: per step, its
+    rounds' timings."""
+    for step in steps:
+        repeat(step, warmup_s=warmup_s, duration_s=0.0, min_reps=1)
+    per_round: List[List[Dict[str, Timing]]] = [[] for _ in steps]
+    for index in range(rounds):
+        on_round(index)
+        for samples, step in zip(per_round, steps):
+            samples.append(sample(step, duration_s=duration_s / rounds))
+    return per_round
+
+
+def call_step(fn: Callable[[], object], sync: Callable[[], None] = no_sync) -> Step:
+    """`fn` as a one-stage step ("call") for `repeat`, `sample` and `round_robin`."""
 
     def step() -> Dict[str, float]:
         laps = Laps(sync)
@@ -102,4 +128,11 @@ def time_call(fn: Callable[[], object], *, warmup_s: float, duration_s: float,
         laps.lap("call")
         return laps.ms
 
-    return repeat(step, warmup_s=warmup_s, duration_s=duration_s, min_reps=min_reps)["call"]
+    return step
+
+
+def time_call(fn: Callable[[], object], *, warmup_s: float, duration_s: float,
+              sync: Callable[[], None] = no_sync, min_reps: int = MIN_REPS) -> Timing:
+    """Latency of one call, synchronised before and after."""
+    return repeat(call_step(fn, sync), warmup_s=warmup_s, duration_s=duration_s,
+                  min_reps=min_reps)["call"]

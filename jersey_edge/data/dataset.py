@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..core.errors import DatasetError, InputError
 from ..core.labels import number_to_digits
-from ..core.preprocess import PreprocessConfig, load_rgb, resize_pad
+from ..core.preprocess import PreprocessConfig, load_rgb, network_size, resize_pad
 from ..core.sampling import linspace_indices
 from .augment import AugmentConfig, ColourJitter, add_noise, augment_image, draw_colour
 from .discovery import SequenceRecord
@@ -158,7 +158,10 @@ class SequenceDataset(Dataset):
 
     def _load(self, path: Path) -> Optional[Image.Image]:
         try:
-            return load_rgb(path, pad_value=self.preprocess.pad_value)
+            # Unaugmented frames decode as the runtime does (draft mode for large JPEGs);
+            # augmentation may zoom in, so it needs the full-resolution pixels.
+            fit = network_size(self.preprocess) if self.augment is None else None
+            return load_rgb(path, pad_value=self.preprocess.pad_value, fit=fit)
         except InputError as exc:
             if path not in self._warned:
                 self._warned.add(path)

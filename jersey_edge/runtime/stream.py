@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Deque, Dict, Hashable, Mapping
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.preprocess import Frame, preprocess_frame
+from ..core.preprocess import Frame, preprocess_frames
 from ..core.two_stage import pad_sequences
 from .prediction import Prediction, to_prediction
 
@@ -52,8 +52,7 @@ class TrackStream:
         if not frames:
             return {}
         ids = list(frames)
-        cfg = self.recognizer.manifest.preprocess
-        pixels = np.stack([preprocess_frame(frames[t], cfg) for t in ids])
+        pixels = preprocess_frames([frames[t] for t in ids], self.recognizer.manifest.preprocess)
         embeddings = self.recognizer.encode(pixels)
         windows = [self._window_with(t, e) for t, e in zip(ids, embeddings)]
         padded, mask = pad_sequences(np.concatenate([np.stack(w) for w in windows]),

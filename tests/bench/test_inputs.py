@@ -6,6 +6,7 @@ from jersey_edge.bench.inputs import SequenceSet, normalizer, spread
 from jersey_edge.core.preprocess import (
     PreprocessConfig,
     load_rgb,
+    network_size,
     preprocess_frame,
     resize_pad,
 )
@@ -15,7 +16,8 @@ CFG = PreprocessConfig(height=32, width=16)
 
 def test_normalizer_is_bit_identical_to_the_runtime(jpeg, tmp_path):
     frames = [jpeg(tmp_path / f"{i}.jpg", size=(20 + 7 * i, 50)) for i in range(3)]
-    canvases = np.stack([np.asarray(resize_pad(load_rgb(f), CFG)) for f in frames])
+    canvases = np.stack([np.asarray(resize_pad(load_rgb(f, fit=network_size(CFG)), CFG))
+                         for f in frames])
     expected = np.stack([preprocess_frame(f, CFG) for f in frames])
     assert np.array_equal(normalizer(CFG)(canvases), expected)
 

@@ -5,8 +5,9 @@ import dataclasses
 
 import numpy as np
 
-from jersey_edge.bench.measure import ROUNDS, time_rows
+from jersey_edge.bench.measure import time_rows
 from jersey_edge.bench.ratios import compute_ratios, noisy
+from jersey_edge.bench.timing import ROUNDS, call_step, round_robin
 from tests.bench.test_inputs import numbered_set
 from tests.bench.test_report import row
 
@@ -71,3 +72,14 @@ def test_rows_without_rounds_keep_the_plain_ratio():
     ratio = compute_ratios([row("onnxruntime", "fp32", 1, 10.0),
                             row("pytorch", "fp32", 1, 30.0)])["best_runtime_vs_pytorch_eager_b1"]
     assert ratio.value == 3.0 and ratio.low is None and ratio.spread is None
+
+
+def test_round_robin_alternates_every_step_in_every_round():
+    """The streaming row and the decode path time their two sides this way."""
+    log = []
+    steps = [call_step(lambda: log.append("update")), call_step(lambda: log.append("full"))]
+    update, full = round_robin(steps, warmup_s=0.0, duration_s=0.0, rounds=3,
+                               on_round=lambda i: log.append(i))
+    warm_up = ["update", "update", "full", "full"]  # one call discarded, one sample each
+    assert log == warm_up + [0, "update", "full", 1, "update", "full", 2, "update", "full"]
+    assert len(update) == len(full) == 3 and all(r["call"].reps == 1 for r in update)

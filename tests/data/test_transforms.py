@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from jersey_edge.core.preprocess import PreprocessConfig, load_rgb, preprocess_frame
+from jersey_edge.core.preprocess import PreprocessConfig, load_rgb, network_size, preprocess_frame
 from jersey_edge.data.augment import AugmentConfig, ColourJitter, add_noise, augment_image
 from jersey_edge.data.transforms import eval_transform
 
@@ -20,7 +20,8 @@ CONFIGS = [PreprocessConfig(), PreprocessConfig(height=192, width=96, sharpness=
 def test_torch_matches_numpy_runtime(odd_frames: Dict[str, Path], cfg: PreprocessConfig) -> None:
     transform = eval_transform(cfg)
     for name, path in odd_frames.items():
-        torch_side = transform(load_rgb(path))
+        # decoded as the dataset decodes unaugmented frames (draft mode for large JPEGs)
+        torch_side = transform(load_rgb(path, fit=network_size(cfg)))
         assert torch_side.dtype == torch.float32, name
         assert tuple(torch_side.shape) == (3, cfg.height, cfg.width), name
         numpy_side = preprocess_frame(path, cfg)

@@ -92,15 +92,20 @@ def test_onnxruntime_sessions_are_checked_and_closed_alike(exported):
         encoder.run({FRAMES: np.zeros((1, 3, 64, 32), np.float32)})
 
 
-def test_onnxruntime_threads_do_not_spin_unless_asked(exported):
-    """Encoder and head have a thread pool each; a spinning head pool steals the encoder's
-    cores on the predict path (see OnnxRuntimeSession), so spinning is off by default."""
+def test_only_the_encoder_pool_spins_and_the_head_runs_on_one_thread(exported):
+    """Two spinning pools steal each other's cores on the predict path (see
+    OnnxRuntimeOptions): the head gets one thread (no pool), only the encoder may spin."""
     manifest = load_manifest(exported.out)
-    for options, expected in [(OnnxRuntimeOptions(), "0"),
-                              (OnnxRuntimeOptions(allow_spinning=True), "1")]:
+    for options, spins in [(OnnxRuntimeOptions(), "1"),
+                           (OnnxRuntimeOptions(allow_spinning=False), "0")]:
         backend = open_backend("onnxruntime", manifest, "fp32", BackendOptions(onnxruntime=options))
-        for session in backend.open(manifest, "fp32"):
-            entry = session._session.get_session_options().get_session_config_entry(
-                "session.intra_op.allow_spinning")
-            assert entry == expected
-            session.close()
+        encoder, head = backend.open(manifest, "fp32")
+        config = {part: session._session.get_session_options()
+                  for part, session in (("encoder", encoder), ("head", head))}
+        assert config["encoder"].get_session_config_entry(
+            "session.intra_op.allow_spinning") == spins
+        assert config["head"].get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert config["head"].intra_op_num_threads == 1
+        assert config["encoder"].intra_op_num_threads == 0
+        encoder.close()
+        head.close()

@@ -25,12 +25,23 @@ ONNXRUNTIME_MISSING = "onnxruntime is not installed: pip install onnxruntime (or
 
 @dataclass(frozen=True)
 class OnnxRuntimeOptions:
-    """threads: intra-op threads, 0 = ONNX Runtime's default; providers: best first, None =
-    every preferred provider this install has; allow_spinning: see `OnnxRuntimeSession`."""
+    """How the two sessions use the CPU.
+
+    threads: the encoder's intra-op threads, 0 = ONNX Runtime's default (one per core).
+    providers: best first, None = every preferred provider this install has.
+    allow_spinning: the encoder's workers spin between its layers instead of sleeping.
+    head_threads: the head's intra-op threads. The head (a GRU over at most max_frames steps)
+    is too small to share out, and one thread means no second pool to take the encoder's
+    cores. Measured on the 2-core dev CPU, encoder then head as `predict` runs them, 16
+    frames, FP32 / INT8 encoder: 51.8 / 25.2 ms p50 with both pools not spinning, 43.1 /
+    19.0 ms with the spinning encoder and a 1-thread head, 71.7 / 33.3 ms with two spinning
+    pools (ORT's default); the head itself takes 1.0-1.1 ms either way.
+    """
 
     threads: int = 0
     providers: Optional[Tuple[str, ...]] = None
-    allow_spinning: bool = False
+    allow_spinning: bool = True
+    head_threads: int = 1
 
 
 def is_available() -> bool:
@@ -62,13 +73,8 @@ class OnnxRuntimeSession(Session):
         allow_spinning: bool = False,
     ) -> None:
         """`model`: the graph's verified bytes (`Manifest.read`) or a path; `name` for messages.
-
-        Spinning is off by default: encoder and head are two sessions with a thread pool each,
-        and ORT's default (worker threads spin for a while after a run) lets the head's idle
-        pool steal the cores the encoder needs next. Measured on the 2-core dev CPU, demo
-        encoder, 16 frames, called right after the head as `predict` does: 81-89 ms with
-        spinning, 44-51 ms without; the encoder called alone: 41-44 vs 42-45 ms.
-        """
+        allow_spinning: whether idle workers spin (see `OnnxRuntimeOptions` for why the
+        backend lets only the encoder's pool spin)."""
         if not is_available():
             raise BackendUnavailableError(ONNXRUNTIME_MISSING)
         import onnxruntime as ort
@@ -125,8 +131,7 @@ class OnnxRuntimeBackend(Backend):
         if not is_available():
             raise BackendUnavailableError(ONNXRUNTIME_MISSING)
         self.providers = list(options.providers) if options.providers else available_providers()
-        self.threads = options.threads
-        self.allow_spinning = options.allow_spinning
+        self.options = options
 
     def _graph(self, part: str, precision: str) -> str:
         target = "cpu" if self.providers[0] == "CPUExecutionProvider" else "tensorrt"
@@ -138,9 +143,11 @@ class OnnxRuntimeBackend(Backend):
     def _open(self, manifest: Manifest, part: str, precision: str) -> Session:
         """The graph from its verified bytes, refused if its inputs contradict the manifest."""
         name = self._graph(part, precision)
+        encoder = part == "encoder"
         session = OnnxRuntimeSession(
             manifest.read(name), name=str(manifest.path(name)), providers=self.providers,
-            intra_op_threads=self.threads, allow_spinning=self.allow_spinning,
+            intra_op_threads=self.options.threads if encoder else self.options.head_threads,
+            allow_spinning=self.options.allow_spinning and encoder,
         )
         try:
             check_inputs(session.input_shapes, manifest.input_shapes(part), manifest.path(name))
