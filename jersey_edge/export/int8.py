@@ -2,7 +2,8 @@
 
 The recipe, per flavour (TensorRT S8/S8 layout, CPU U8/S8 layout), each step kept only when
 it measures better on probe frames (validation split, never the test split):
-  1. quantize from the calibrated ranges (`quantize.py`), embeddings left unrounded;
+  1. quantize from the calibrated ranges (`quantize.py`), embeddings left unrounded, the
+     nodes the layout runs faster in float left in float (`Flavour.float_for_speed`);
   2. bias correction (`bias_correction.py`), then quantize again with the same ranges;
   3. sensitivity of every quantized node (`sensitivity.py`): the report users read;
   4. mixed precision: the most sensitive nodes left in float until the fidelity target holds.
@@ -54,18 +55,21 @@ class FlavourResult:
     bias_correction: bool
     float_nodes: List[str]
     steps: List[Dict[str, Any]]
+    float_for_speed: List[str] = field(default_factory=list)
     nodes: List[NodeSensitivity] = field(default_factory=list)
 
     def manifest_section(self) -> Dict[str, Any]:
         return {**self.flavour.describe(),
                 "recipe": {"bias_correction": self.bias_correction,
                            "float_nodes": self.float_nodes,
+                           "float_for_speed": self.float_for_speed,
                            "float_nodes_run": "FP16 under TensorRT, FP32 on ONNX Runtime CPU",
                            "probe_fidelity": self.fidelity}}
 
     def report(self) -> Dict[str, Any]:
         return {"file": self.flavour.file, "probe_fidelity": self.fidelity,
                 "bias_correction": self.bias_correction, "float_nodes": self.float_nodes,
+                "float_for_speed": self.float_for_speed,
                 "mixed_precision_steps": self.steps, "nodes": [n.to_dict() for n in self.nodes]}
 
 
@@ -133,10 +137,13 @@ def _tensor_order(model: onnx.ModelProto) -> List[str]:
 def _recipe(flavour: Flavour, fp32: onnx.ModelProto, fp32_path: Path, scratch: Path,
             ranges_file: Path, method: str, calib: np.ndarray, probe: np.ndarray,
             reference: np.ndarray, mixed: MixedPrecisionConfig, progress: bool) -> FlavourResult:
+    for_speed = flavour.float_for_speed(fp32)
+
     def quantized(source: Path) -> onnx.ModelProto:
         target = scratch / f"{flavour.name}.{source.stem}.onnx"
-        return float_outputs(onnx.load(str(quantize_encoder(
+        qdq = float_outputs(onnx.load(str(quantize_encoder(
             source, target, flavour, ranges_file=ranges_file, method=method))))
+        return leave_float(qdq, fp32, for_speed) if for_speed else qdq
 
     def fidelity(model: onnx.ModelProto) -> Fidelity:
         return Fidelity.of(reference, embeddings(model, probe))
@@ -155,7 +162,7 @@ def _recipe(flavour: Flavour, fp32: onnx.ModelProto, fp32_path: Path, scratch: P
     return FlavourResult(flavour=flavour, model=final,
                          fidelity={k: v.to_dict() for k, v in scores.items()},
                          bias_correction=use_correction, float_nodes=float_nodes, steps=steps,
-                         nodes=nodes)
+                         float_for_speed=for_speed, nodes=nodes)
 
 
 def _sensitivity(flavour: Flavour, qdq: onnx.ModelProto, fp32: onnx.ModelProto,
@@ -189,7 +196,7 @@ def markdown_table(report: Dict[str, Any], top: int = 8) -> str:
         lines.append(f"INT8 {name} ({flavour['file']}): embedding cosine mean/min "
                      f"{_fid(fid['quantized'])} quantized -> {_fid(fid['bias_corrected'])} "
                      f"bias-corrected -> {_fid(fid['final'])} final; float nodes: "
-                     f"{', '.join(flavour['float_nodes']) or 'none'}")
+                     f"{', '.join(flavour['float_for_speed'] + flavour['float_nodes']) or 'none'}")
         lines.append("| node | op | input SQNR dB | gain if float dB | float |")
         lines.append("|---|---|---|---|---|")
         for row in flavour["nodes"][:top]:
