@@ -8,7 +8,7 @@ decode path on the fastest faithful runtime config. Runners are closed however i
 import contextlib
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .options import check_options
 from .ratios import best_runtime, compute_ratios, noisy
 from .report import BenchReport, Row
 from .runners import Runner, RuntimeRunner, label, open_runtime_runners
-from .sgemm import peak_gflops
+from .sgemm import SgemmPeak, SgemmProbe
 from .sources import Reference, open_reference, test_records
 from .streaming import StreamingResult, time_streaming
 from .system import describe
@@ -61,14 +61,16 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
                                 precisions=precisions, threads=threads)
         steps.total(len(runners) + len(batches) * ROUNDS + 2)
         parities = _parities(runners, sequences, steps)
-        timings = _timings(runners, sequences, batches, frames, warmup_s, duration_s, steps)
+        probe = SgemmProbe(threads)
+        stack.callback(probe.close)
+        timings, sgemm = _timings(runners, sequences, batches, frames, warmup_s, duration_s,
+                                  steps, probe)
         macs = _macs_per_frame(manifest, notes)
         rows = _rows(runners, timings, parities, macs)
         steps.advance("streaming")
         streaming = _streaming(runners, rows, sequences, frames, warmup_s, duration_s)
         steps.advance("decode path")
         decode = _decode_path(runners, rows, sequences, frames, warmup_s, duration_s)
-    sgemm = peak_gflops(threads)
     ratios = compute_ratios(rows, sgemm=sgemm, streaming=streaming, decode_path=decode)
     notes += noisy(ratios)
     return BenchReport(
@@ -144,19 +146,27 @@ def _parities(runners: Sequence[Runner], sequences: SequenceSet, steps: "_Steps"
 
 
 def _timings(runners: Sequence[Runner], sequences: SequenceSet, batches: Sequence[int],
-             frames: int, warmup_s: float, duration_s: float, steps: "_Steps"
-             ) -> Dict[str, List[RowTiming]]:
-    """Per batch size, every row round-robin (`measure.time_rows`)."""
+             frames: int, warmup_s: float, duration_s: float, steps: "_Steps",
+             probe: SgemmProbe) -> Tuple[Dict[str, List[RowTiming]], Optional[SgemmPeak]]:
+    """Per batch size, every row round-robin (`measure.time_rows`), an sgemm slice at the
+    start of every round; the peak is None when the probe failed."""
     timings: Dict[str, List[RowTiming]] = {label(r): [] for r in runners}
+    sgemm: Optional[SgemmPeak] = SgemmPeak()
     for batch in batches:
         def on_round(index: int, batch: int = batch) -> None:
+            nonlocal sgemm
             steps.advance(f"batch {batch} round {index + 1}/{ROUNDS}")
+            gflops = probe.slice()
+            if gflops is None:
+                sgemm = None
+            elif sgemm is not None:
+                sgemm.slices.setdefault(batch, []).append(gflops)
 
         measured = time_rows(runners, sequences, batch=batch, frames=frames,
                              warmup_s=warmup_s, duration_s=duration_s, on_round=on_round)
         for runner, timing in zip(runners, measured):
             timings[label(runner)].append(timing)
-    return timings
+    return timings, sgemm
 
 
 def _macs_per_frame(manifest: Manifest, notes: List[str]) -> Optional[int]:

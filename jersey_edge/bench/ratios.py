@@ -94,8 +94,8 @@ def compute_ratios(rows: Iterable[Row], *, streaming: Optional[StreamingResult] 
 
 
 def _efficiency(rows: Iterable[Row], sgemm: Optional[SgemmPeak]) -> Optional[Ratio]:
-    """The best encoder GFLOP/s of any FP32 runtime row against the sgemm peak; the IQR
-    pairs the row's rounds with the peak's slices (both measured in slices, not together)."""
+    """The best encoder GFLOP/s of any FP32 runtime row against the sgemm peak, per round:
+    each round's encoder time over the sgemm slice measured at that round's start."""
     measured = [r for r in rows if r.backend in BACKENDS and r.precision == "fp32"
                 and r.encoder_gflops is not None]
     best = _fastest(measured, key=lambda r: -(r.encoder_gflops or 0.0))
@@ -104,7 +104,8 @@ def _efficiency(rows: Iterable[Row], sgemm: Optional[SgemmPeak]) -> Optional[Rat
     what = (f"encoder achieved GFLOP/s ({best.config}, batch {best.batch}: "
             f"{best.encoder_gflops:.1f}) / numpy sgemm FP32 peak ({sgemm.peak:.1f})")
     work = best.encoder_gflops * best.encoder_ms  # GFLOP/s x ms: the same in every round
-    per_round = [work / ms / peak for ms, peak in zip(best.round_encoder_ms, sgemm.slices)]
-    if not per_round:
+    slices = sgemm.slices.get(best.batch, [])
+    per_round = [work / ms / peak for ms, peak in zip(best.round_encoder_ms, slices)]
+    if not per_round or len(slices) != len(best.round_encoder_ms):
         return Ratio(best.encoder_gflops / sgemm.peak, what)
     return Ratio.from_rounds(per_round, what)

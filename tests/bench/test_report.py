@@ -48,7 +48,7 @@ def report():
                               model=ms(100.0), end_to_end=ms(125.0),
                               round_shares=[0.7, 0.8, 0.9])
     ratios = compute_ratios(ROWS, streaming=streaming, decode_path=decode,
-                            sgemm=SgemmPeak([50.0, 60.0, 75.0]))
+                            sgemm=SgemmPeak({1: [50.0, 60.0, 75.0]}))
     return BenchReport(system={"cpu": "Test CPU", "usable_cores": 2, "gpu": None},
                        rows=ROWS, ratios=ratios, settings={"batches": [1, 16]},
                        inputs={"sequences": "golden.npz (3 sequences)"},
