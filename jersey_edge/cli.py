@@ -257,7 +257,8 @@ def bench(
     precisions: Annotated[
         Optional[str], typer.Option("--precisions", help="Comma list; default: all exported.")
     ] = None,
-    frames: Annotated[int, typer.Option("--frames", help="Frames per sequence.")] = 16,
+    frames: Annotated[Optional[int], typer.Option(
+        "--frames", help="Frames per sequence (default: the model's max_frames).")] = None,
     warmup: Annotated[float, typer.Option("--warmup", help="Warm-up seconds per row.")] = 1.0,
     duration: Annotated[float, typer.Option("--duration", help="Seconds timed per row.")] = 3.0,
     threads: Threads = 0,

@@ -33,20 +33,22 @@ from .timing import ROUNDS
 
 def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
               backends: Optional[Sequence[str]] = None,
-              precisions: Optional[Sequence[str]] = None, frames: int = 16,
+              precisions: Optional[Sequence[str]] = None, frames: Optional[int] = None,
               warmup_s: float = 1.0, duration_s: float = 3.0, threads: int = 0,
               checkpoint: Optional[Path] = None, data_root: Optional[Path] = None,
               parity_limit: Optional[int] = None, torch_reference: bool = True,
               progress: bool = True) -> BenchReport:
     """Benchmark an artifacts folder; see the module docstring for what is measured.
 
-    batches: sequences per call, each of `frames` real frames. backends/precisions: None =
+    batches: sequences per call, each of `frames` real frames (None: the model's max_frames,
+    16 for the shipped models). backends/precisions: None =
     every backend and every exported precision (rows this machine cannot run become notes).
     threads: intra-op threads for ONNX Runtime and torch (0 = library default).
     checkpoint/data_root: the PyTorch reference and its dataset (default: as recorded in
     manifest.json and the checkpoint). parity_limit: at most this many sequences for parity.
     """
     manifest = load_manifest(artifacts)
+    frames = manifest.max_frames if frames is None else frames
     batches = check_options(batches=batches, frames=frames, max_frames=manifest.max_frames,
                             warmup_s=warmup_s, duration_s=duration_s, threads=threads,
                             parity_limit=parity_limit, backends=backends,

@@ -177,8 +177,9 @@ class _Invalid(ValueError):
 
 
 def load_manifest(root: PathLike) -> Manifest:
-    """manifest.json of `root` with every value checked, or ArtifactError saying what is wrong."""
-    return _load(Path(root))[0]
+    """manifest.json of `root` (`~` expanded) with every value checked, or ArtifactError
+    saying what is wrong."""
+    return _load(Path(root).expanduser())[0]
 
 
 def _load(root: Path) -> Tuple[Manifest, Dict[str, Any]]:
@@ -326,7 +327,7 @@ def add_files(root: PathLike, file_names: Optional[List[str]] = None) -> Path:
     vouch for a file modified since export, or during an engine build. The names given are
     hashed now, replacing any earlier hash (a rebuilt engine).
     """
-    manifest, data = _load(Path(root))
+    manifest, data = _load(Path(root).expanduser())
     new = set(file_names or [])
     for name in sorted(set(manifest.files) - new):
         manifest.read(name)

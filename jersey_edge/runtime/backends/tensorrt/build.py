@@ -209,12 +209,12 @@ def _build(
 ) -> bytes:
     import tensorrt as trt
 
-    errors: List[str] = []
-    logger = compat.make_logger(errors)
-    builder = trt.Builder(logger)
+    recorder = compat.error_recorder()
+    builder = trt.Builder(compat.process_logger())
+    builder.error_recorder = recorder  # its network, config and layers inherit it
     network = builder.create_network(compat.network_flags())
     # The parser owns the network's weights: it must outlive build_serialized_network.
-    parser = trt.OnnxParser(network, logger)
+    parser = trt.OnnxParser(network, compat.process_logger())
     graph = manifest.path(plan.graph)
     if not parser.parse(sources[plan.graph], str(graph)):
         found = [str(parser.get_error(i)) for i in range(parser.num_errors)]
@@ -241,7 +241,7 @@ def _build(
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        detail = "; ".join(errors[-5:]) or "no error reported"
+        detail = "; ".join(recorder.messages()[-5:]) or "no error reported"
         raise ArtifactError(f"TensorRT could not build {plan.engine} from {graph}: {detail}")
     if timing_cache is not None:
         _save_timing_cache(config, timing_cache)

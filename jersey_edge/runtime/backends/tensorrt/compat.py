@@ -24,7 +24,9 @@ import importlib.util
 import logging
 import re
 import sys
-from typing import TYPE_CHECKING, List, Tuple
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ....core.errors import BackendUnavailableError
 from . import calibration_cache
@@ -216,33 +218,92 @@ def attach_calibration_cache(
     return calibrator
 
 
-def make_logger(errors: List[str]) -> trt.ILogger:
-    """A TensorRT logger that forwards to python logging and keeps error lines in `errors`.
+# TensorRT keeps one logger per process: the first one handed to a Builder or Runtime
+# receives every later object's messages too, and the C++ side keeps calling it after the
+# Python object that created it is gone. So the process has exactly one, never freed, and
+# each builder or session collects its own errors through an IErrorRecorder instead.
+_LOGGER: Optional[Any] = None
+_LOGGER_LOCK = threading.Lock()
+# Errors kept per recorder: enough for a message, bounded for a session that runs for days.
+MAX_RECORDED_ERRORS = 32
 
-    The ILogger subclass lives in here so that importing the module never loads TensorRT.
+
+def process_logger() -> trt.ILogger:
+    """The one TensorRT logger of this process, forwarding to python logging."""
+    global _LOGGER
+    import tensorrt as trt
+
+    with _LOGGER_LOCK:
+        if _LOGGER is None:
+            levels = {
+                trt.ILogger.INTERNAL_ERROR: logging.CRITICAL,
+                trt.ILogger.ERROR: logging.ERROR,
+                trt.ILogger.WARNING: logging.WARNING,
+                trt.ILogger.INFO: logging.INFO,
+                trt.ILogger.VERBOSE: logging.DEBUG,
+            }
+
+            class Logger(trt.ILogger):
+                def __init__(self) -> None:
+                    trt.ILogger.__init__(self)  # pybind11 needs the explicit call
+
+                def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+                    level = levels.get(severity, logging.INFO)
+                    if _log.isEnabledFor(level):
+                        _log.log(level, "TensorRT: %s", msg)
+
+            _LOGGER = Logger()
+        return _LOGGER
+
+
+def error_recorder() -> Any:
+    """A fresh IErrorRecorder for one builder or runtime (objects made from it inherit it).
+
+    Thread-safe (TensorRT may report from any thread), keeps the last MAX_RECORDED_ERRORS,
+    and `messages()` gives them as text for error messages.
     """
     import tensorrt as trt
 
-    levels = {
-        trt.ILogger.INTERNAL_ERROR: logging.CRITICAL,
-        trt.ILogger.ERROR: logging.ERROR,
-        trt.ILogger.WARNING: logging.WARNING,
-        trt.ILogger.INFO: logging.INFO,
-        trt.ILogger.VERBOSE: logging.DEBUG,
-    }
-
-    class Logger(trt.ILogger):
+    class Recorder(trt.IErrorRecorder):
         def __init__(self) -> None:
-            trt.ILogger.__init__(self)  # pybind11 needs the explicit call
+            trt.IErrorRecorder.__init__(self)  # pybind11 needs the explicit call
+            self._lock = threading.Lock()
+            self._errors: deque[Tuple[trt.ErrorCodeTRT, str]] = deque(maxlen=MAX_RECORDED_ERRORS)
+            self._dropped = False
 
-        def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
-            level = levels.get(severity, logging.INFO)
-            if level >= logging.ERROR:
-                errors.append(msg)
-            if _log.isEnabledFor(level):
-                _log.log(level, "TensorRT: %s", msg)
+        def clear(self) -> None:
+            with self._lock:
+                self._errors.clear()
+                self._dropped = False
 
-    return Logger()
+        def num_errors(self) -> int:
+            with self._lock:
+                return len(self._errors)
+
+        def get_error_code(self, index: int) -> trt.ErrorCodeTRT:
+            with self._lock:
+                return self._errors[index][0]
+
+        def get_error_desc(self, index: int) -> str:
+            with self._lock:
+                return str(self._errors[index][1])
+
+        def has_overflowed(self) -> bool:
+            with self._lock:
+                return self._dropped
+
+        def report_error(self, code: trt.ErrorCodeTRT, desc: str) -> bool:
+            with self._lock:
+                self._dropped = self._dropped or len(self._errors) == MAX_RECORDED_ERRORS
+                self._errors.append((code, desc))
+            _log.error("TensorRT: %s", desc)
+            return False  # let TensorRT decide whether the call can go on
+
+        def messages(self) -> List[str]:
+            with self._lock:
+                return [str(desc) for _, desc in self._errors]
+
+    return Recorder()
 
 
 def dims_tuple(dims: trt.Dims) -> Tuple[int, ...]:

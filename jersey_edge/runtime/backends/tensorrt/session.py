@@ -74,8 +74,7 @@ class TensorRTSession(Session):
         # allocates in that same context so its pointers are valid for TensorRT.
         self._cuda_context: Any = device.retain_primary_context()
         self._lock = threading.Lock()
-        self._errors: List[str] = []
-        self._logger = compat.make_logger(self._errors)
+        self._recorder = compat.error_recorder()
         self.device = f"{device.name()} (TensorRT {trt.__version__})"
         self._cuda_context.push()
         try:
@@ -91,7 +90,8 @@ class TensorRTSession(Session):
         import pycuda.driver as cuda
         import tensorrt as trt
 
-        runtime = trt.Runtime(self._logger)
+        runtime = trt.Runtime(compat.process_logger())
+        runtime.error_recorder = self._recorder  # the engine and its context inherit it
         engine = runtime.deserialize_cuda_engine(serialized)
         if engine is None:
             raise ArtifactError(
@@ -166,7 +166,7 @@ class TensorRTSession(Session):
         return self._state
 
     def _last_errors(self) -> str:
-        return "; ".join(self._errors[-3:]) or "TensorRT reported no detail"
+        return "; ".join(self._recorder.messages()[-3:]) or "TensorRT reported no detail"
 
     def close(self) -> None:
         """Free device memory, the context and the engine, then release the CUDA context."""
