@@ -22,6 +22,9 @@ MANIFEST = "manifest.json"
 GOLDEN = "golden.npz"
 CALIBRATION_CACHE = "calibration.cache"
 TIMING_CACHE = "timing.cache"
+# Engines and timing cache of ONNX Runtime's TensorRT provider (built on the device, not
+# listed in the manifest: the provider checks them against the graph and the GPU itself).
+ORT_TENSORRT_CACHE = "ort-tensorrt-cache"
 INT8_REPORT = "int8_report.json"
 
 # Tensor names of the two graphs; nothing else in the package spells them.

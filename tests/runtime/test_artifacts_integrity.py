@@ -111,6 +111,10 @@ def fake_tensorrt(parsed: list, on_builder) -> types.ModuleType:
         def __init__(self) -> None:
             pass
 
+    class IErrorRecorder:
+        def __init__(self) -> None:
+            pass
+
     class Builder:
         def __init__(self, logger) -> None:
             on_builder()
@@ -129,6 +133,7 @@ def fake_tensorrt(parsed: list, on_builder) -> types.ModuleType:
             return False
 
     trt.ILogger, trt.Builder, trt.OnnxParser = ILogger, Builder, OnnxParser
+    trt.IErrorRecorder, trt.ErrorCodeTRT = IErrorRecorder, int
     trt.BuilderFlag = types.SimpleNamespace(FP16=1, INT8=2)
     return trt
 
@@ -138,6 +143,7 @@ def test_engine_builder_parses_the_verified_bytes_not_a_swapped_file(folder, mon
     swap = lambda: (folder / "head.onnx").write_bytes(b"swapped after the check")  # noqa: E731
     monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt(parsed, swap))
     monkeypatch.setattr(build.compat, "require_tensorrt", lambda: None)
+    monkeypatch.setattr(build.compat, "_LOGGER", None)  # the stand-in's, for this test only
     with pytest.raises(ArtifactError, match="cannot parse"):
         build_engines(folder, precision="fp32",
                       options=BuildOptions(parts=("head",), timing_cache=False))

@@ -4,10 +4,20 @@ opens both graphs or neither; each backend reads only its own options."""
 import numpy as np
 import pytest
 
-from jersey_edge.core.errors import InputError
-from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES, MASK, load_manifest
+from jersey_edge.core.errors import ArtifactError, InputError
+from jersey_edge.runtime.artifacts import (
+    EMBEDDINGS,
+    FRAMES,
+    MASK,
+    ORT_TENSORRT_CACHE,
+    load_manifest,
+)
 from jersey_edge.runtime.backends import BackendOptions, OnnxRuntimeOptions, open_backend
 from jersey_edge.runtime.backends.base import Backend, Session
+from jersey_edge.runtime.backends.onnxruntime import (
+    OnnxRuntimeBackend,
+    tensorrt_provider_options,
+)
 
 
 class CountingSession(Session):
@@ -109,3 +119,71 @@ def test_only_the_encoder_pool_spins_and_the_head_runs_on_one_thread(exported):
         assert config["encoder"].intra_op_num_threads == 0
         encoder.close()
         head.close()
+
+
+def test_tensorrt_provider_options_build_the_right_engine_once(exported):
+    """What the provider is given (it cannot run here: no TensorRT, no GPU)."""
+    manifest = load_manifest(exported.out)
+    encoder = tensorrt_provider_options(manifest, "encoder", "int8", max_sequences=8)
+    assert encoder["trt_profile_min_shapes"] == "frames:1x3x64x32"
+    assert encoder["trt_profile_opt_shapes"] == "frames:4x3x64x32"  # one 4-frame sequence
+    assert encoder["trt_profile_max_shapes"] == "frames:32x3x64x32"
+    assert encoder["trt_int8_enable"] and encoder["trt_fp16_enable"]
+    assert "trt_int8_calibration_table_name" not in encoder  # the Q/DQ graph has its scales
+    assert encoder["trt_engine_cache_enable"] and encoder["trt_timing_cache_enable"]
+    assert encoder["trt_engine_cache_path"] == str(exported.out / ORT_TENSORRT_CACHE)
+    head = tensorrt_provider_options(manifest, "head", "int8", max_sequences=8)
+    assert head["trt_profile_max_shapes"] == f"embeddings:8x4x{manifest.embed_dim},mask:8x4"
+    assert head["trt_fp16_enable"] and not head["trt_int8_enable"]
+    fp32 = tensorrt_provider_options(manifest, "encoder", "fp32")
+    assert not fp32["trt_fp16_enable"] and not fp32["trt_int8_enable"]
+
+
+def test_gpu_providers_get_their_options_and_the_cpu_none(exported):
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(
+        providers=("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
+        device_id=1))
+    chosen = backend._with_options(backend.providers, load_manifest(exported.out), "encoder",
+                                   "fp16")
+    assert [c if isinstance(c, str) else c[0] for c in chosen] == list(backend.providers)
+    assert chosen[0][1]["trt_fp16_enable"] and chosen[0][1]["device_id"] == 1
+    assert chosen[1] == ("CUDAExecutionProvider", {"device_id": 1})
+    assert chosen[2] == "CPUExecutionProvider"
+
+
+def test_the_layout_follows_the_provider_in_use(exported):
+    """Asked for the TensorRT provider where there is none, ONNX Runtime falls back to the
+    CPU: the INT8 encoder must then be the CPU layout, not the S8 layout for TensorRT."""
+    manifest = load_manifest(exported.out)
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(
+        providers=("TensorrtExecutionProvider", "CPUExecutionProvider")))
+    encoder, head = backend.open(manifest, "int8")
+    assert encoder.device == head.device == "CPUExecutionProvider"
+    assert encoder._where.endswith("encoder.int8.cpu.onnx")
+    assert head._where.endswith("head.onnx")
+    encoder.close()
+    head.close()
+
+
+def test_int8_is_refused_on_the_cuda_provider(exported):
+    manifest = load_manifest(exported.out)
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(
+        providers=("CUDAExecutionProvider", "CPUExecutionProvider")))
+    assert not backend.can_serve(manifest, "int8")
+    assert backend.can_serve(manifest, "fp32")
+
+
+def test_a_failing_run_is_one_typed_error(exported, monkeypatch):
+    manifest = load_manifest(exported.out)
+    backend = OnnxRuntimeBackend(OnnxRuntimeOptions(providers=("CPUExecutionProvider",)))
+    encoder, head = backend.open(manifest, "fp32")
+
+    class Failing:
+        def run(self, *args):
+            raise RuntimeError("TensorRT EP failed to create engine from network")
+
+    monkeypatch.setattr(encoder, "_session", Failing())
+    with pytest.raises(ArtifactError, match="ONNX Runtime failed to run this graph on "
+                       "CPUExecutionProvider .TensorRT EP failed"):
+        encoder.run({FRAMES: np.zeros((1, 3, 64, 32), np.float32)})
+    head.close()

@@ -3,21 +3,23 @@
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ...core.errors import ArtifactError, BackendUnavailableError
-from ..artifacts import MANIFEST, Manifest, graphs_for
+from ..artifacts import MANIFEST, ORT_TENSORRT_CACHE, Manifest, graphs_for
 from .base import Backend, Feed, Session, Shape
+from .profiles import DEFAULT_MAX_SEQUENCES, profile_shapes
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
 # for explicitly or by `auto` on a machine that has it.
-PREFERRED_PROVIDERS = (
-    "TensorrtExecutionProvider",
-    "CUDAExecutionProvider",
-    "CPUExecutionProvider",
-)
+TENSORRT_PROVIDER = "TensorrtExecutionProvider"
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+PREFERRED_PROVIDERS = (TENSORRT_PROVIDER, CUDA_PROVIDER, CPU_PROVIDER)
+INT8_ON_CUDA = ("INT8 on ONNX Runtime runs on its TensorRT or CPU provider: the CUDA provider "
+                "would run the Q/DQ graph in float, slower than FP16; use precision fp16 there")
 
 
 ONNXRUNTIME_MISSING = "onnxruntime is not installed: pip install onnxruntime (or onnxruntime-gpu)"
@@ -42,6 +44,41 @@ class OnnxRuntimeOptions:
     providers: Optional[Tuple[str, ...]] = None
     allow_spinning: bool = True
     head_threads: int = 1
+    max_sequences: int = DEFAULT_MAX_SEQUENCES  # TensorRT provider: largest batch, sequences
+    device_id: int = 0  # TensorRT and CUDA providers
+
+
+def tensorrt_provider_options(manifest: Manifest, part: str, precision: str, *,
+                              max_sequences: int = DEFAULT_MAX_SEQUENCES,
+                              device_id: int = 0) -> Dict[str, Any]:
+    """What ONNX Runtime's TensorRT provider needs to build the right engine once.
+
+    Without these it builds an FP32 engine from an FP16 graph (or fails: "fp16 precision
+    has been set ... but fp16 is not configured"), refuses the QDQ encoder, and rebuilds its
+    engines on every start and for every larger batch. The QDQ graph carries its scales, so
+    INT8 needs no calibration table; the head of an INT8 pair runs FP16. Engines and the
+    timing cache live in the artifacts folder (ORT_TENSORRT_CACHE); the profile is the one
+    `build-engine` uses.
+    """
+    shapes = profile_shapes(manifest, part, max_sequences)
+
+    def spec(which: int) -> str:
+        return ",".join(f"{name}:{'x'.join(str(d) for d in ranges[which])}"
+                        for name, ranges in shapes.items())
+
+    cache = str(manifest.root / ORT_TENSORRT_CACHE)
+    return {
+        "device_id": device_id,
+        "trt_fp16_enable": precision in ("fp16", "int8"),
+        "trt_int8_enable": precision == "int8" and part == "encoder",
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": cache,
+        "trt_timing_cache_enable": True,
+        "trt_timing_cache_path": cache,
+        "trt_profile_min_shapes": spec(0),
+        "trt_profile_opt_shapes": spec(1),
+        "trt_profile_max_shapes": spec(2),
+    }
 
 
 def is_available() -> bool:
@@ -67,7 +104,7 @@ class OnnxRuntimeSession(Session):
         model: Union[str, bytes],
         *,
         name: str = "",
-        providers: Optional[Sequence[str]] = None,
+        providers: Optional[Sequence[Union[str, Tuple[str, Dict[str, Any]]]]] = None,
         intra_op_threads: int = 0,
         inter_op_threads: int = 1,
         allow_spinning: bool = False,
@@ -88,6 +125,7 @@ class OnnxRuntimeSession(Session):
                                          "1" if allow_spinning else "0")
         chosen = list(providers) if providers else available_providers()
         where = name or (model if isinstance(model, str) else "ONNX graph")
+        self._where = where
         try:
             self._session = ort.InferenceSession(model, sess_options=options, providers=chosen)
         except Exception as exc:  # ORT raises its own untyped exceptions for bad graphs
@@ -109,7 +147,11 @@ class OnnxRuntimeSession(Session):
         return dict(self._expected)
 
     def _run(self, feed: Feed) -> Dict[str, np.ndarray]:
-        results = self._session.run(self._outputs, feed)
+        try:
+            results = self._session.run(self._outputs, feed)
+        except Exception as exc:  # e.g. the TensorRT provider's engine build, done at first run
+            raise ArtifactError(f"{self._where}: ONNX Runtime failed to run this graph on "
+                                f"{self.device} ({exc})") from None
         return {
             name: np.asarray(value, dtype=np.float32) for name, value in zip(self._outputs, results)
         }
@@ -121,8 +163,9 @@ class OnnxRuntimeSession(Session):
 class OnnxRuntimeBackend(Backend):
     """Opens the graphs of an artifacts folder as ONNX Runtime sessions.
 
-    The CPU provider runs the CPU layouts (`graphs_for(precision, "cpu")`); the TensorRT and
-    CUDA providers the layouts built for TensorRT.
+    The CPU provider runs the CPU layouts (`graphs_for(precision, "cpu")`); the TensorRT
+    provider the layouts built for TensorRT, with `tensorrt_provider_options`; the CUDA
+    provider FP32 and FP16 only.
     """
 
     name = "onnxruntime"
@@ -133,19 +176,42 @@ class OnnxRuntimeBackend(Backend):
         self.providers = list(options.providers) if options.providers else available_providers()
         self.options = options
 
-    def _graph(self, part: str, precision: str) -> str:
-        target = "cpu" if self.providers[0] == "CPUExecutionProvider" else "tensorrt"
+    def _graph(self, part: str, precision: str, provider: str) -> str:
+        """The layout for the provider that runs it: the TensorRT provider takes the graphs
+        built for TensorRT, the CPU provider the CPU layouts."""
+        if provider == CUDA_PROVIDER and precision == "int8":
+            raise BackendUnavailableError(INT8_ON_CUDA)
+        target = "tensorrt" if provider in (TENSORRT_PROVIDER, CUDA_PROVIDER) else "cpu"
         return graphs_for(precision, target).graph(part)
 
     def can_serve(self, manifest: Manifest, precision: str) -> bool:
-        return all(manifest.has(self._graph(part, precision)) for part in ("encoder", "head"))
+        try:
+            return all(manifest.has(self._graph(part, precision, self.providers[0]))
+                       for part in ("encoder", "head"))
+        except BackendUnavailableError:
+            return False
 
     def _open(self, manifest: Manifest, part: str, precision: str) -> Session:
-        """The graph from its verified bytes, refused if its inputs contradict the manifest."""
-        name = self._graph(part, precision)
+        """The graph for the first provider, reopened with the CPU layout when ONNX Runtime
+        fell back to another provider than the one asked for (the TensorRT provider's
+        libraries missing, say): the layout follows the provider actually in use."""
+        wanted = self.providers[0]
+        session = self._session(manifest, part, precision, wanted)
+        if session.device != wanted and self._graph(part, precision, session.device) != \
+                self._graph(part, precision, wanted):
+            session.close()
+            session = self._session(manifest, part, precision, session.device)
+        return session
+
+    def _session(self, manifest: Manifest, part: str, precision: str,
+                 provider: str) -> OnnxRuntimeSession:
+        """One verified graph, refused if its inputs contradict the manifest."""
+        name = self._graph(part, precision, provider)
         encoder = part == "encoder"
+        first = self.providers.index(provider) if provider in self.providers else 0
         session = OnnxRuntimeSession(
-            manifest.read(name), name=str(manifest.path(name)), providers=self.providers,
+            manifest.read(name), name=str(manifest.path(name)),
+            providers=self._with_options(self.providers[first:], manifest, part, precision),
             intra_op_threads=self.options.threads if encoder else self.options.head_threads,
             allow_spinning=self.options.allow_spinning and encoder,
         )
@@ -155,6 +221,21 @@ class OnnxRuntimeBackend(Backend):
             session.close()
             raise
         return session
+
+    def _with_options(self, providers: Sequence[str], manifest: Manifest, part: str,
+                      precision: str) -> List[Union[str, Tuple[str, Dict[str, Any]]]]:
+        """Provider names, the GPU ones with their options."""
+        chosen: List[Union[str, Tuple[str, Dict[str, Any]]]] = []
+        for provider in providers:
+            if provider == TENSORRT_PROVIDER:
+                chosen.append((provider, tensorrt_provider_options(
+                    manifest, part, precision, max_sequences=self.options.max_sequences,
+                    device_id=self.options.device_id)))
+            elif provider == CUDA_PROVIDER:
+                chosen.append((provider, {"device_id": self.options.device_id}))
+            else:
+                chosen.append(provider)
+        return chosen
 
 
 def check_inputs(found: Dict[str, Tuple[int, ...]], implied: Dict[str, Tuple[int, ...]],

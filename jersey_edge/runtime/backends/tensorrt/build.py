@@ -35,9 +35,6 @@ from ....core.errors import ArtifactError, InputError, JerseyEdgeError
 from ....core.fileio import PathLike, atomic_path
 from ...artifacts import (
     CALIBRATION_CACHE,
-    EMBEDDINGS,
-    FRAMES,
-    MASK,
     PARTS,
     PRECISIONS,
     TIMING_CACHE,
@@ -47,13 +44,13 @@ from ...artifacts import (
     load_manifest,
     onnx_name,
 )
+from ..profiles import DEFAULT_MAX_SEQUENCES, ShapeRange, profile_shapes
 from . import compat
 
 if TYPE_CHECKING:
     import tensorrt as trt
 
 Shape = Tuple[int, ...]
-ShapeRange = Tuple[Shape, Shape, Shape]  # min, opt, max
 
 _log = logging.getLogger(__name__)
 
@@ -94,28 +91,6 @@ def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = Fals
     )
 
 
-def profile_shapes(manifest: Manifest, part: str, max_sequences: int) -> Dict[str, ShapeRange]:
-    """Optimisation-profile (min, opt, max) shapes per input, from the manifest.
-
-    The batch dimension is the only dynamic one. The optimum is one sequence (`max_frames`
-    frames for the encoder, one sequence for the head: the streaming and single-prediction
-    case); the maximum is `max_sequences` sequences. The time axis T is fixed to max_frames.
-    """
-    if max_sequences < 1:
-        raise InputError(f"max_sequences must be at least 1, got {max_sequences}")
-    frames = manifest.max_frames
-    if part == "encoder":
-        image = (3, manifest.preprocess.height, manifest.preprocess.width)
-        return {FRAMES: ((1, *image), (frames, *image), (max_sequences * frames, *image))}
-    if part == "head":
-        embed = (frames, manifest.embed_dim)
-        return {
-            EMBEDDINGS: ((1, *embed), (1, *embed), (max_sequences, *embed)),
-            MASK: ((1, frames), (1, frames), (max_sequences, frames)),
-        }
-    raise InputError(f"unknown part {part!r}: use {' or '.join(PARTS)}")
-
-
 @dataclass(frozen=True)
 class BuildOptions:
     """How engines are built; every surface (CLI, `build_engines` callers) fills this one.
@@ -128,7 +103,7 @@ class BuildOptions:
     encoder from calibration.cache (implicit INT8, TensorRT <= 10) instead of its QDQ graph.
     """
 
-    max_sequences: int = 16
+    max_sequences: int = DEFAULT_MAX_SEQUENCES
     workspace_mb: int = 1024
     dla_core: Optional[int] = None
     timing_cache: bool = True
