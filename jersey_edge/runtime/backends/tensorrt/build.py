@@ -201,7 +201,9 @@ def _build(
     profile = builder.create_optimization_profile()
     for name, (low, opt, high) in shapes.items():
         profile.set_shape(name, trt.Dims(list(low)), trt.Dims(list(opt)), trt.Dims(list(high)))
-    config.add_optimization_profile(profile)
+    if config.add_optimization_profile(profile) < 0:  # -1: the profile is not valid
+        raise ArtifactError(f"{graph}: TensorRT refused the optimisation profile {shapes} "
+                            f"({'; '.join(recorder.messages()[-3:]) or 'no detail'})")
     compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
     # Kept referenced until the build returns: TensorRT calls back into the calibrator.
     calibrator = (

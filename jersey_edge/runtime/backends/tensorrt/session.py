@@ -100,13 +100,26 @@ class TensorRTSession(Session):
                 "version, rebuild it here with jersey-edge build-engine"
             )
         context = engine.create_execution_context()
+        if context is None:  # out of device memory, most often
+            raise ArtifactError(f"{name}: TensorRT could not create an execution context "
+                                f"({self._last_errors()}); free GPU memory or use a smaller "
+                                "max sequences when building the engine")
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         # With every input at its profile maximum, every output has its largest shape too.
         for name in inputs:
             context.set_input_shape(name, engine.get_tensor_profile_shape(name, 0)[2])
-        tensors = [_allocate(engine, context, name, name in inputs) for name in names]
-        return _Loaded(runtime, engine, context, cuda.Stream(), tensors)
+        tensors: List[_Tensor] = []
+        try:
+            for tensor_name in names:
+                tensors.append(_allocate(engine, context, tensor_name, tensor_name in inputs))
+            stream = cuda.Stream()
+        except cuda.Error as exc:
+            for tensor in tensors:
+                tensor.device.free()
+            raise ArtifactError(f"{name}: CUDA could not allocate the engine's buffers "
+                                f"({exc})") from None
+        return _Loaded(runtime, engine, context, stream, tensors)
 
     @property
     def closed(self) -> bool:
@@ -135,6 +148,9 @@ class TensorRTSession(Session):
             self._cuda_context.push()
             try:
                 return self._execute(state, feed)
+            except cuda.Error as exc:  # a failed copy or synchronize: the GPU, not the input
+                raise ArtifactError(f"CUDA failed while running the engine ({exc}; "
+                                    f"{self._last_errors()})") from None
             finally:
                 cuda.Context.pop()
 
