@@ -1,4 +1,5 @@
-"""One TensorRT logger per process, errors per object (compat.process_logger/error_recorder).
+"""One TensorRT logger per process, errors per object (compat.process_logger,
+make_error_recorder).
 
 TensorRT is not installed here: a stand-in module supplies the two base classes, so these
 tests exercise this package's logic (one logger, bounded thread-safe recorders), not
@@ -68,7 +69,7 @@ def test_the_logger_forwards_to_python_logging(stand_in, caplog):
 
 
 def test_each_recorder_keeps_its_own_bounded_errors(stand_in, caplog):
-    first, second = compat.error_recorder(), compat.error_recorder()
+    first, second = compat.make_error_recorder(), compat.make_error_recorder()
     code = stand_in.ErrorCodeTRT.INVALID_ARGUMENT
     for i in range(compat.MAX_RECORDED_ERRORS + 5):
         assert first.report_error(code, f"bad {i}") is False  # never fatal by itself

@@ -184,7 +184,7 @@ def _build(
 ) -> bytes:
     import tensorrt as trt
 
-    recorder = compat.error_recorder()
+    recorder = compat.make_error_recorder()
     builder = trt.Builder(compat.process_logger())
     builder.error_recorder = recorder  # its network, config and layers inherit it
     network = builder.create_network(compat.network_flags())

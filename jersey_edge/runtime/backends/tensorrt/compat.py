@@ -256,7 +256,7 @@ def process_logger() -> trt.ILogger:
         return _LOGGER
 
 
-def error_recorder() -> Any:
+def make_error_recorder() -> Any:
     """A fresh IErrorRecorder for one builder or runtime (objects made from it inherit it).
 
     Thread-safe (TensorRT may report from any thread), keeps the last MAX_RECORDED_ERRORS,

@@ -74,7 +74,7 @@ class TensorRTSession(Session):
         # allocates in that same context so its pointers are valid for TensorRT.
         self._cuda_context: Any = device.retain_primary_context()
         self._lock = threading.Lock()
-        self._recorder = compat.error_recorder()
+        self._recorder = compat.make_error_recorder()
         self.device = f"{device.name()} (TensorRT {trt.__version__})"
         self._cuda_context.push()
         try:
