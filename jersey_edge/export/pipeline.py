@@ -31,6 +31,8 @@ from ..runtime.artifacts import (
     GOLDEN,
     INT8_REPORT,
     PARTS,
+    TARGETS,
+    graphs_for,
     onnx_name,
     write_manifest,
 )
@@ -150,13 +152,24 @@ def _graphs_step(plan: _Plan, stage: Path) -> _Graphs:
     for part, graph in (("encoder", encoder), ("head", head)):
         check_graph(graph)
         reports[onnx_name(part, "fp32")] = graph_report(graph)
-    fp16 = _fp16_graphs(stage, reports) if plan.options.fp16 else None
+    parts = _fp16_parts(plan.options)
+    fp16 = _fp16_graphs(stage, reports, parts) if parts else None
     return _Graphs(reports=reports, golden=golden, fp16=fp16)
 
 
-def _fp16_graphs(stage: Path, reports: Dict[str, Dict[str, Any]]) -> Fp16Section:
+def _fp16_parts(options: ExportOptions) -> List[str]:
+    """The parts whose FP16 graph some requested precision serves with, on any target: both
+    for --fp16, and the head for --int8 alone (TensorRT pairs the INT8 encoder with it)."""
+    precisions = [p for p, wanted in (("fp16", options.fp16), ("int8", options.int8)) if wanted]
+    served = {graphs_for(p, target).graph(part) for p in precisions for target in TARGETS
+              for part in PARTS}
+    return [part for part in PARTS if onnx_name(part, "fp16") in served]
+
+
+def _fp16_graphs(stage: Path, reports: Dict[str, Dict[str, Any]],
+                 parts: List[str]) -> Fp16Section:
     kept: Dict[str, List[str]] = {}
-    for part in PARTS:
+    for part in parts:
         fp32 = onnx.load(str(stage / onnx_name(part, "fp32")))
         half = to_fp16(fp32)
         check_graph(half)

@@ -96,6 +96,13 @@ def test_mixed_precision_repairs_a_broken_range(exported, monkeypatch, tmp_path:
     out = tmp_path / "artifacts"
     report = export_model(exported.checkpoint, out, options=ExportOptions(
         int8=True, calib_size=16, golden_size=4, progress=False))
+    # --int8 alone still writes the FP16 head TensorRT pairs the INT8 encoder with, and
+    # verifies that pair; FP16 itself is not offered
+    assert (out / "head.fp16.onnx").is_file() and not (out / "encoder.fp16.onnx").exists()
+    assert load_manifest(out).available_precisions() == ["fp32", "int8"]
+    rows = {r["name"]: r for r in json.loads((out / MANIFEST).read_text())["parity"]["rows"]}
+    assert rows["int8 tensorrt"]["head"] == "head.fp16.onnx"
+    assert rows["int8 tensorrt"]["ok"] is not False  # None: too few sequences to judge
     recipe = load_manifest(out).extra["int8"]["encoder"]
     for flavour in ("tensorrt", "cpu"):
         assert reader in recipe[flavour]["recipe"]["float_nodes"], flavour
