@@ -135,8 +135,6 @@ def test_build_refuses_missing_graph(fake_artifacts):
 @pytest.mark.parametrize(
     "options",
     [
-        {"precision": "fp32", "dla_core": 0},
-        {"precision": "int8", "dla_core": -1},
         {"precision": "int8", "parts": ()},
         {"precision": "int8", "workspace_mb": 0},
         {"precision": "int8", "max_sequences": 0},

@@ -97,15 +97,13 @@ class BuildOptions:
 
     max_sequences: largest batch of sequences one call may run (the encoder's profile allows
     max_sequences * max_frames frames). workspace_mb: TensorRT's scratch-memory limit.
-    dla_core: run on that DLA core (Jetson AGX/NX), falling back to the GPU for layers the
-    DLA cannot run; fp16/int8 only. timing_cache: reuse and update artifacts/timing.cache,
+    timing_cache: reuse and update artifacts/timing.cache,
     which makes rebuilds on the same device much faster. use_calibration_cache: the INT8
     encoder from calibration.cache (implicit INT8, TensorRT <= 10) instead of its QDQ graph.
     """
 
     max_sequences: int = DEFAULT_MAX_SEQUENCES
     workspace_mb: int = 1024
-    dla_core: Optional[int] = None
     timing_cache: bool = True
     parts: Tuple[str, ...] = PARTS
     use_calibration_cache: bool = False
@@ -118,10 +116,6 @@ class BuildOptions:
             raise InputError(f"max sequences must be at least 1, got {self.max_sequences}")
         if self.workspace_mb < 1:
             raise InputError(f"the workspace must be at least 1 MiB, got {self.workspace_mb}")
-        if self.dla_core is not None and self.dla_core < 0:
-            raise InputError(f"the DLA core must be 0 or more, got {self.dla_core}")
-        if self.dla_core is not None and precision == "fp32":
-            raise InputError("the DLA runs fp16 and int8 only: build fp16 or int8 engines")
 
 
 def build_engines(artifacts: PathLike, *, precision: str,
@@ -211,8 +205,6 @@ def _build(
         if plan.calibrate
         else None
     )
-    if options.dla_core is not None:
-        _use_dla(builder, config, options.dla_core)
     if timing_cache is not None:
         _load_timing_cache(config, timing_cache)
 
@@ -244,22 +236,6 @@ def _check_inputs(network: trt.INetworkDefinition, shapes: Dict[str, ShapeRange]
                 f"{graph}: input {name!r} has shape {shape}, but manifest.json implies "
                 f"{('N',) + high[1:]}: the graph and manifest disagree, re-export"
             )
-
-
-def _use_dla(builder: trt.Builder, config: trt.IBuilderConfig, core: int) -> None:
-    """Put layers on DLA `core`; the GPU takes what the DLA cannot run (e.g. the GRU).
-
-    The DLA runs static shapes only, so with a dynamic batch TensorRT keeps the affected
-    layers on the GPU; profile max == opt would be needed to move them all.
-    """
-    import tensorrt as trt
-
-    available = builder.num_DLA_cores
-    if core >= available:
-        raise InputError(f"DLA core {core} requested, this device has {available} DLA core(s)")
-    config.default_device_type = trt.DeviceType.DLA
-    config.DLA_core = core
-    config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
 
 
 def _load_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
@@ -297,8 +273,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                              f"{defaults.max_sequences})")
     parser.add_argument("--workspace-mb", type=int, default=defaults.workspace_mb,
                         help=f"TensorRT workspace limit in MiB (default {defaults.workspace_mb})")
-    parser.add_argument("--dla-core", type=int, default=None,
-                        help="build for this DLA core, GPU fallback (Jetson; fp16/int8)")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help="comma-separated parts to build (default encoder,head)")
     parser.add_argument("--no-timing-cache", action="store_true",
@@ -324,7 +298,7 @@ def parse_build_args(argv: Sequence[str], prog: str) -> BuildRequest:
     args = build_parser(prog).parse_args(list(argv))
     options = BuildOptions(
         max_sequences=args.max_sequences, workspace_mb=args.workspace_mb,
-        dla_core=args.dla_core, timing_cache=not args.no_timing_cache,
+        timing_cache=not args.no_timing_cache,
         parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
         use_calibration_cache=args.calibration_cache)
     return BuildRequest(args.artifacts, tuple(args.precision or ["fp16"]), options, args.verbose)
