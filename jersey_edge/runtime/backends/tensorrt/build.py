@@ -45,7 +45,7 @@ from ...artifacts import (
     onnx_name,
 )
 from ..profiles import DEFAULT_MAX_SEQUENCES, ShapeRange, profile_shapes
-from . import compat
+from . import calibration_cache, compat
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -200,11 +200,12 @@ def _build(
                             f"({'; '.join(recorder.messages()[-3:]) or 'no detail'})")
     compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
     # Kept referenced until the build returns: TensorRT calls back into the calibrator.
-    calibrator = (
-        compat.attach_calibration_cache(config, profile, sources[CALIBRATION_CACHE])
-        if plan.calibrate
-        else None
-    )
+    calibrator = None
+    if plan.calibrate:
+        table, coverage = calibration_cache.fill_gaps(sources[CALIBRATION_CACHE],
+                                                      _layers(network))
+        _log.info("%s", coverage.describe())
+        calibrator = compat.attach_calibration_cache(config, profile, table)
     if timing_cache is not None:
         _load_timing_cache(config, timing_cache)
 
@@ -216,6 +217,19 @@ def _build(
         _save_timing_cache(config, timing_cache)
     del parser, calibrator  # only now may they go
     return bytes(memoryview(serialized))
+
+
+def _layers(network: trt.INetworkDefinition) -> List[calibration_cache.Layer]:
+    """The parsed network's layers, in order, as the cache-coverage check reads them."""
+    layers = []
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        inputs = [layer.get_input(j) for j in range(layer.num_inputs)]
+        layers.append(calibration_cache.Layer(
+            kind=str(layer.type).rpartition(".")[2],
+            inputs=tuple(t.name for t in inputs if t is not None),
+            outputs=tuple(layer.get_output(j).name for j in range(layer.num_outputs))))
+    return layers
 
 
 def _check_inputs(network: trt.INetworkDefinition, shapes: Dict[str, ShapeRange], graph: Path

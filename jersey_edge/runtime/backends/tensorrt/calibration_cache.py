@@ -18,8 +18,9 @@ version-independent. No TensorRT (nor onnx) is imported here.
 """
 
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from ....core.errors import ArtifactError
 from ....core.fileio import atomic_write_text
@@ -70,12 +71,71 @@ def write_cache(path: Path, tensor_order: Sequence[str], amax: Dict[str, float])
 
 def read_cache(path: Path) -> Dict[str, float]:
     """Tensor name -> scale, for tests and for checking a cache by eye."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    scales = {}
-    for line in lines[1:]:
+    return {name: struct.unpack(">f", bytes.fromhex(value))[0]
+            for name, value in _entries(Path(path).read_bytes()).items()}
+
+
+def _entries(table: bytes) -> Dict[str, str]:
+    """Tensor name -> scale hex of a cache's lines below its header, in file order."""
+    found: Dict[str, str] = {}
+    for line in table.decode("utf-8").splitlines()[1:]:
         name, _, value = line.rpartition(": ")
-        scales[name] = struct.unpack(">f", bytes.fromhex(value))[0]
-    return scales
+        if name:
+            found[name] = value
+    return found
+
+
+# Layers whose output holds the very values of their first input (reshape, flatten,
+# transpose): the parser inserts such layers, under its own tensor names, for ONNX
+# Flatten/Reshape and around a Gemm; they take their input's scale.
+RANGE_PRESERVING = ("SHUFFLE",)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a parsed network: its type name (TensorRT's LayerType) and tensors."""
+
+    kind: str
+    inputs: Tuple[str, ...]
+    outputs: Tuple[str, ...]
+
+
+@dataclass
+class Coverage:
+    """Which layer outputs of a network the cache gives a scale (the rest run unquantized)."""
+
+    covered: int = 0
+    filled: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        total = self.covered + len(self.filled) + len(self.missing)
+        text = (f"calibration cache covers {self.covered + len(self.filled)} of {total} "
+                f"layer outputs ({len(self.filled)} filled from the tensor they reshape)")
+        if self.missing:
+            shown = ", ".join(self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
+            text += f"; without a scale, so not INT8: {shown}"
+        return text
+
+
+def fill_gaps(table: bytes, layers: Sequence[Layer]) -> Tuple[bytes, Coverage]:
+    """The cache with a scale for every output of a range-preserving layer whose input has
+    one (in network order, so chains of reshapes fill too), and what it covers."""
+    entries = _entries(table)
+    coverage = Coverage()
+    added: List[Tuple[str, str]] = []
+    for layer in layers:
+        for output in layer.outputs:
+            if output in entries:
+                coverage.covered += 1
+            elif layer.kind in RANGE_PRESERVING and layer.inputs and layer.inputs[0] in entries:
+                entries[output] = entries[layer.inputs[0]]
+                added.append((output, entries[output]))
+                coverage.filled.append(output)
+            else:
+                coverage.missing.append(output)
+    text = table.decode("utf-8").rstrip("\n") + "".join(f"\n{n}: {v}" for n, v in added) + "\n"
+    return text.encode("utf-8"), coverage
 
 
 def localize(table: bytes, version: Tuple[int, ...]) -> bytes:
