@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
-import numpy as np
-
-from ..core.preprocess import load_rgb, network_size, normalize_pixels, resize_pad
+from ..core.preprocess import load_rgb, network_size, to_network_input
 from ..runtime import Recognizer
 from .report import Ratio
 from .timing import Timing, call_step, round_robin, time_call
@@ -60,8 +58,7 @@ def time_decode_path(recognizer: Recognizer, paths: Sequence[Path], *, batch: in
     decode = time_call(lambda: load_rgb(next(files), pad_value=cfg.pad_value, fit=fit),
                        warmup_s=warmup_s, duration_s=duration_s / 2)
     images = itertools.cycle([load_rgb(p, pad_value=cfg.pad_value, fit=fit) for p in paths])
-    preprocess = time_call(lambda: normalize_pixels(np.asarray(resize_pad(next(images), cfg)),
-                                                    cfg),
+    preprocess = time_call(lambda: to_network_input(next(images), cfg),
                            warmup_s=warmup_s, duration_s=duration_s / 2)
     model, end_to_end = round_robin(
         [call_step(lambda: recognizer.predict_preprocessed(preprocessed)),

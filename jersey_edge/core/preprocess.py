@@ -244,6 +244,12 @@ def preprocess_frame(frame: Frame, cfg: PreprocessConfig,
                      out: Optional[np.ndarray] = None) -> np.ndarray:
     """One frame of any supported kind -> 3xHxW float32 network input (into `out` if given)."""
     img = load_rgb(frame, pad_value=cfg.pad_value, fit=network_size(cfg))
+    return to_network_input(img, cfg, out)
+
+
+def to_network_input(img: Image.Image, cfg: PreprocessConfig,
+                     out: Optional[np.ndarray] = None) -> np.ndarray:
+    """A decoded 8-bit RGB image -> 3xHxW float32: resize, pad, sharpen, normalise."""
     return normalize_pixels(np.asarray(resize_pad(img, cfg)), cfg, out)
 
 
@@ -299,4 +305,5 @@ __all__ = [
     "preprocess_frame",
     "preprocess_frames",
     "resize_pad",
+    "to_network_input",
 ]
