@@ -1,4 +1,4 @@
-"""--int8: one calibration pass -> two INT8 encoders (recipe below) + a TensorRT cache + report.
+"""--int8: one calibration pass -> the INT8 encoders (recipe below) + a TensorRT cache + report.
 
 The recipe, per flavour (TensorRT S8/S8 layout, CPU U8/S8 layout), each step kept only when
 it measures better on probe frames (validation split, never the test split):
@@ -7,7 +7,8 @@ it measures better on probe frames (validation split, never the test split):
   2. bias correction (`bias_correction.py`), then quantize again with the same ranges;
   3. sensitivity of every quantized node (`sensitivity.py`): the report users read;
   4. mixed precision: the most sensitive nodes left in float until the fidelity target holds.
-Export's parity then judges the result on the test split against the INT8 targets.
+The TensorRT flavour is then also written strongly typed (`typed_int8.py`), for TensorRT >= 10.
+Export's parity then judges every result on the test split against the INT8 targets.
 """
 
 import json
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from ..core.fileio import atomic_write_text
 from ..core.preprocess import PreprocessConfig, preprocess_frames
-from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT
+from ..runtime.artifacts import CALIBRATION_CACHE, INT8_REPORT, graphs_for
 from ..runtime.backends.tensorrt import calibration_cache
 from ..runtime.manifest_sections import Int8Section
 from .bias_correction import bias_shifts, corrected
@@ -29,9 +30,11 @@ from .calibration import CalibrationConfig, amax_by_tensor, calibrate, save_rang
 from .onnx_graphs import check_graph, save_graph
 from .probe import Fidelity, embeddings
 from .qdq_graph import float_outputs, leave_float, quantized_nodes
-from .quantize import FLAVOURS, Flavour, quantize_encoder
+from .quantize import FLAVOURS, TENSORRT, Flavour, quantize_encoder
 from .sensitivity import MixedPrecisionConfig, NodeSensitivity, choose_float_nodes, measure
+from .typed_int8 import to_strongly_typed
 
+TYPED_TARGET = "tensorrt-typed"
 CALIBRATION_SPLIT = "train"
 PROBE_SPLIT = "val"
 # Local input SQNR is measured on this many calibration frames (plenty for a mean power).
@@ -96,12 +99,13 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
         check_graph(result.model)
         save_graph(result.model, stage / flavour.file)
         results.append(result)
+    typed = _typed_encoder(results, stage, probe, reference)
     atomic_write_text(stage / INT8_REPORT, json.dumps(_report(results, targets), indent=1) + "\n")
     entries = calibration_cache.write_cache(stage / CALIBRATION_CACHE, _tensor_order(fp32),
                                             amax_by_tensor(ranges))
     return Int8Section(
         head=INT8_HEAD,
-        encoder={r.flavour.name: r.manifest_section() for r in results},
+        encoder={**{r.flavour.name: r.manifest_section() for r in results}, **typed},
         report=INT8_REPORT,
         mixed_precision=_config_dict(targets),
         calibration={
@@ -125,6 +129,19 @@ def build_int8(fp32_encoder: Path, stage: Path, scratch: Path, *, frames: Sequen
                     "mixed precision on this implicit path",
         },
     )
+
+
+def _typed_encoder(results: List[FlavourResult], stage: Path, probe: np.ndarray,
+                   reference: np.ndarray) -> Dict[str, Dict[str, Any]]:
+    """The TensorRT flavour as built, rewritten for strongly typed builds (`typed_int8`)."""
+    tensorrt = next(r for r in results if r.flavour is TENSORRT)
+    typed = to_strongly_typed(tensorrt.model)
+    check_graph(typed.model)
+    serving = graphs_for("int8", TYPED_TARGET)
+    save_graph(typed.model, stage / serving.encoder)
+    fidelity = Fidelity.of(reference, embeddings(typed.model, probe))
+    return {TYPED_TARGET: {"file": serving.encoder, "from": TENSORRT.file, **typed.describe(),
+                           "probe_fidelity": fidelity.to_dict()}}
 
 
 def _tensor_order(model: onnx.ModelProto) -> List[str]:

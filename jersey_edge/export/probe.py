@@ -1,7 +1,8 @@
 """Run an encoder graph on frames and compare what it computes with the FP32 graph.
 
 Every INT8 decision (bias correction, sensitivity, mixed precision) and the report are
-measured here, on ONNX Runtime's CPU provider with its graph optimizations on, as parity is.
+measured here, on ONNX Runtime's CPU provider with its graph optimizations on, as parity is
+(the same ones: `DISABLED_OPTIMIZERS` is off in both).
 """
 
 from dataclasses import asdict, dataclass
@@ -12,6 +13,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..runtime.artifacts import FRAMES
+from ..runtime.backends.onnxruntime import DISABLED_OPTIMIZERS
 
 BATCH = 16
 
@@ -25,7 +27,8 @@ def session(model: onnx.ModelProto) -> Any:
     # only slow the next.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model.SerializeToString(), options,
-                                providers=["CPUExecutionProvider"])
+                                providers=["CPUExecutionProvider"],
+                                disabled_optimizers=list(DISABLED_OPTIMIZERS))
 
 
 def with_outputs(model: onnx.ModelProto, names: Sequence[str]) -> onnx.ModelProto:

@@ -74,6 +74,7 @@ VARIANTS = (
              f"PyTorch decides by >={TIE_MARGIN}"),
     _variant("int8 cpu", "int8", "cpu", INT8_TARGET),
     _variant("int8 tensorrt", "int8", "tensorrt", INT8_TARGET),
+    _variant("int8 tensorrt typed", "int8", "tensorrt-typed", INT8_TARGET),
 )
 
 

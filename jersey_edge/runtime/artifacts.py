@@ -42,7 +42,7 @@ REQUIRED_KEYS = ("schema_version", "model", "preprocess", "labels", "max_frames"
 
 
 def onnx_name(part: str, precision: str, flavour: str = "") -> str:
-    """encoder/head x fp32/fp16/int8 (+ 'cpu' flavour for ORT's VNNI layout) -> file name."""
+    """encoder/head x fp32/fp16/int8 (+ a flavour: 'cpu', 'typed'; see `graphs_for`) -> name."""
     suffix = "" if precision == "fp32" else f".{precision}"
     if flavour:
         suffix += f".{flavour}"
@@ -53,15 +53,17 @@ def engine_name(part: str, precision: str) -> str:
     return f"{part}.{precision}.engine"
 
 
-TARGETS = ("cpu", "tensorrt")
+TARGETS = ("cpu", "tensorrt", "tensorrt-typed")
 
 
 @dataclass(frozen=True)
 class Serving:
     """The graph pair (and engines) that serve one precision on one target.
 
-    target "tensorrt" is any TensorRT-compiled path (engines, ORT's TensorRT/CUDA providers);
-    "cpu" is ONNX Runtime's CPU provider.
+    target "tensorrt" is any TensorRT-compiled path whose precision builder flags pick
+    (engines on TensorRT 8.x, ORT's TensorRT/CUDA providers); "tensorrt-typed" is an engine
+    built as a strongly typed network (TensorRT >= 10), where the graph's own tensor types
+    are the precision; "cpu" is ONNX Runtime's CPU provider.
     """
 
     precision: str
@@ -79,7 +81,8 @@ class Serving:
 def graphs_for(precision: str, target: str) -> Serving:
     """The one serving table: which ONNX graphs run `precision` on `target`.
 
-    INT8 has two encoder layouts from one calibration: symmetric S8 QDQ for TensorRT and
+    INT8 has three encoder graphs from one calibration: symmetric S8 QDQ for TensorRT, the
+    same with FP16 between its Q/DQ pairs (opset 19) for strongly typed TensorRT builds, and
     U8-activation QDQ for ONNX Runtime's x86 VNNI kernels. The GRU head is never quantized:
     it runs FP16 under TensorRT and FP32 on CPU (where FP16 is emulated and slow).
     """
@@ -90,9 +93,9 @@ def graphs_for(precision: str, target: str) -> Serving:
     if precision != "int8":
         return Serving(precision, target, onnx_name("encoder", precision),
                        onnx_name("head", precision))
-    tensorrt = target == "tensorrt"
-    return Serving(precision, target, onnx_name("encoder", "int8", "" if tensorrt else "cpu"),
-                   onnx_name("head", "fp16" if tensorrt else "fp32"))
+    flavour = {"cpu": "cpu", "tensorrt": "", "tensorrt-typed": "typed"}[target]
+    return Serving(precision, target, onnx_name("encoder", "int8", flavour),
+                   onnx_name("head", "fp32" if target == "cpu" else "fp16"))
 
 
 def _layout_names() -> FrozenSet[str]:

@@ -36,7 +36,7 @@ class Fp16Section:
 
 @dataclass(frozen=True)
 class Int8Section:
-    """One calibration, two encoder layouts (TensorRT, CPU) and the TensorRT cache."""
+    """One calibration, the encoder layouts (TensorRT, its typed form, CPU), the TensorRT cache."""
 
     head: str
     encoder: Dict[str, Json]  # flavour -> its file, quantization options and recipe

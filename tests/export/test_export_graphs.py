@@ -22,7 +22,8 @@ def test_fp32_graphs_are_clean_with_dynamic_batch_only(exported) -> None:
     assert head["inputs"] == {"embeddings": ["batch", exported.max_frames, 256],
                               "mask": ["batch", exported.max_frames]}
     for name, report in graphs.items():
-        assert report["opset"] == 17, name
+        # 17 parses on TensorRT 8.5; the strongly typed INT8 graph needs 19's FP16 scales
+        assert report["opset"] == (19 if name == "encoder.int8.typed.onnx" else 17), name
         assert report["training_ops"] == [], name
         assert report["dynamic_non_batch_reads"] == [], name
     assert encoder["shape_reads"] == []  # the encoder has no shape arithmetic at all

@@ -48,6 +48,23 @@ def test_manifest_records_the_recipe(exported) -> None:
     assert 0.0 < rows["int8 cpu"]["golden_cosine_min"] <= rows["int8 cpu"]["golden_cosine_mean"]
 
 
+def test_tensorrt_flavour_is_also_written_strongly_typed(exported) -> None:
+    manifest = load_manifest(exported.out)
+    typed = manifest.extra["int8"]["encoder"]["tensorrt-typed"]
+    assert (typed["file"], typed["from"], typed["opset"]) == (
+        "encoder.int8.typed.onnx", "encoder.int8.onnx", 19)
+    assert manifest.has(typed["file"])  # hashed like every graph
+    assert 0.9 < typed["probe_fidelity"]["cosine_mean"] <= 1.0
+    graph = onnx.load(str(exported.out / typed["file"]))
+    assert [n.op_type for n in graph.graph.node].count("QuantizeLinear") == [
+        n.op_type for n in onnx.load(str(exported.out / "encoder.int8.onnx")).graph.node
+    ].count("QuantizeLinear")
+    rows = {r["name"]: r for r in exported.report.parity}
+    row = rows["int8 tensorrt typed"]
+    assert (row["encoder"], row["head"]) == ("encoder.int8.typed.onnx", "head.fp16.onnx")
+    assert 0.0 < row["golden_cosine_min"] <= row["golden_cosine_mean"]
+
+
 def _break_one_range(monkeypatch, tensor: str) -> None:
     """Scale the range of `tensor` by 100, as a wrong calibration would."""
     save = int8_module.save_ranges

@@ -20,7 +20,8 @@ from jersey_edge.runtime.recognizer import Recognizer
 
 EXPECTED = {
     "encoder.onnx", "head.onnx", "encoder.fp16.onnx", "head.fp16.onnx", "encoder.int8.onnx",
-    "encoder.int8.cpu.onnx", CALIBRATION_CACHE, GOLDEN, INT8_REPORT, MANIFEST,
+    "encoder.int8.typed.onnx", "encoder.int8.cpu.onnx", CALIBRATION_CACHE, GOLDEN, INT8_REPORT,
+    MANIFEST,
 }
 
 
@@ -51,7 +52,8 @@ def test_fp32_parity_and_head_padding_invariance(exported) -> None:
     rows = {r["name"]: r for r in exported.report.parity}
     assert rows["fp32"]["golden_max_abs_diff"] <= 1e-4
     assert rows["fp32"]["golden_agreement"] == 1.0 and rows["fp32"]["ok"] is True
-    assert set(rows) == {"PyTorch", "fp32", "fp16", "int8 cpu", "int8 tensorrt"}
+    assert set(rows) == {"PyTorch", "fp32", "fp16", "int8 cpu", "int8 tensorrt",
+                         "int8 tensorrt typed"}
     assert exported.report.padding_invariance == {"head.onnx": 0.0, "head.fp16.onnx": 0.0}
 
 

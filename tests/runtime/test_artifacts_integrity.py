@@ -79,6 +79,7 @@ def test_build_does_not_vouch_for_a_file_changed_during_the_build(folder, monkey
         return b"engine"
 
     monkeypatch.setattr(build.compat, "require_tensorrt", lambda: None)
+    monkeypatch.setattr(build.compat, "strongly_typed_available", lambda: True)
     monkeypatch.setattr(build, "_build", build_while_someone_edits)
     with pytest.raises(ArtifactError, match=r"encoder\.int8\.cpu\.onnx does not match"):
         build_engines(folder, precision="fp32",
@@ -135,6 +136,7 @@ def fake_tensorrt(parsed: list, on_builder) -> types.ModuleType:
     trt.ILogger, trt.Builder, trt.OnnxParser = ILogger, Builder, OnnxParser
     trt.IErrorRecorder, trt.ErrorCodeTRT = IErrorRecorder, int
     trt.BuilderFlag = types.SimpleNamespace(FP16=1, INT8=2)
+    trt.NetworkDefinitionCreationFlag = types.SimpleNamespace(STRONGLY_TYPED=1)
     return trt
 
 

@@ -6,6 +6,7 @@ at the end (skipped without TensorRT and a CUDA GPU).
 
 import importlib.util
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -79,17 +80,38 @@ def fake_artifacts(tmp_path: Path) -> Path:
         ("head", "int8", "head.fp16.onnx", True, False),  # the GRU is never quantized
     ],
 )
-def test_plan_picks_graph_and_flags(part, precision, graph, fp16, int8):
-    plan = plan_engine(part, precision)
+def test_weakly_typed_plan_picks_graph_and_flags(part, precision, graph, fp16, int8):
+    plan = plan_engine(part, precision, strongly_typed=False)
     assert (plan.graph, plan.fp16, plan.int8, plan.calibrate) == (graph, fp16, int8, False)
+    assert not plan.strongly_typed
     assert plan.engine == f"{part}.{precision}.engine"
 
 
+@pytest.mark.parametrize(
+    ("part", "precision", "graph"),
+    [
+        ("encoder", "fp32", "encoder.onnx"),
+        ("head", "fp32", "head.onnx"),
+        ("encoder", "fp16", "encoder.fp16.onnx"),
+        ("head", "fp16", "head.fp16.onnx"),
+        ("encoder", "int8", "encoder.int8.typed.onnx"),  # FP16 between the Q/DQ pairs
+        ("head", "int8", "head.fp16.onnx"),
+    ],
+)
+def test_strongly_typed_plan_takes_precision_from_the_graph(part, precision, graph):
+    plan = plan_engine(part, precision, strongly_typed=True)
+    assert (plan.graph, plan.strongly_typed, plan.fp16, plan.int8) == (graph, True, False, False)
+    assert plan.engine == f"{part}.{precision}.engine"  # one engine name, either typing
+
+
 def test_plan_with_calibration_cache_uses_fp32_encoder_only():
-    encoder = plan_engine("encoder", "int8", use_calibration_cache=True)
-    head = plan_engine("head", "int8", use_calibration_cache=True)
-    assert (encoder.graph, encoder.int8, encoder.calibrate) == ("encoder.onnx", True, True)
-    assert (head.graph, head.calibrate) == ("head.fp16.onnx", False)
+    for typed in (False, True):  # the implicit path is weakly typed even where strong exists
+        encoder = plan_engine("encoder", "int8", strongly_typed=typed,
+                              use_calibration_cache=True)
+        head = plan_engine("head", "int8", strongly_typed=typed, use_calibration_cache=True)
+        assert (encoder.graph, encoder.int8, encoder.calibrate) == ("encoder.onnx", True, True)
+        assert (head.graph, head.calibrate) == ("head.fp16.onnx", False)
+        assert not encoder.strongly_typed and not head.strongly_typed
 
 
 @pytest.mark.parametrize(
@@ -98,7 +120,7 @@ def test_plan_with_calibration_cache_uses_fp32_encoder_only():
 )
 def test_plan_refuses_bad_options(part, precision, calibrate):
     with pytest.raises(InputError):
-        plan_engine(part, precision, use_calibration_cache=calibrate)
+        plan_engine(part, precision, strongly_typed=False, use_calibration_cache=calibrate)
 
 
 def test_profile_shapes_from_manifest(fake_artifacts):
@@ -127,9 +149,15 @@ def test_build_refuses_tampered_graph_before_tensorrt(fake_artifacts):
         build_engines(fake_artifacts, precision="int8")
 
 
-def test_build_refuses_missing_graph(fake_artifacts):
-    with pytest.raises(ArtifactError, match="not part of this export"):
-        build_engines(fake_artifacts, precision="fp16")  # no encoder.fp16.onnx
+@pytest.mark.parametrize(("precision", "typed", "missing"), [
+    ("fp16", False, "encoder.fp16.onnx"), ("fp16", True, "encoder.fp16.onnx"),
+    ("int8", True, "encoder.int8.typed.onnx"),  # an export older than the typed graph
+])
+def test_build_refuses_missing_graph(fake_artifacts, monkeypatch, precision, typed, missing):
+    monkeypatch.setattr(compat, "require_tensorrt", lambda: None)
+    monkeypatch.setattr(compat, "strongly_typed_available", lambda: typed)
+    with pytest.raises(ArtifactError, match=rf"{re.escape(missing)} is not part of this export"):
+        build_engines(fake_artifacts, precision=precision)
 
 
 @pytest.mark.parametrize(

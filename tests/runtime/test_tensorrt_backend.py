@@ -20,12 +20,12 @@ from jersey_edge.runtime.artifacts import (
     ONES,
     TENS,
     add_files,
-    graphs_for,
     load_manifest,
 )
 from jersey_edge.runtime.backends import open_backend
 from jersey_edge.runtime.backends import tensorrt as trt_backend
 from jersey_edge.runtime.backends.tensorrt import compat
+from jersey_edge.runtime.backends.tensorrt.build import plan_engine
 from jersey_edge.runtime.backends.tensorrt.session import TensorRTSession
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
@@ -122,7 +122,9 @@ def test_engine_matches_onnxruntime(engines, part, precision):
     backend = open_backend("tensorrt", manifest, precision)
     for batch in (1, MAX_SEQUENCES):
         feed = sample_feeds(manifest, batch)[part]
-        expected = ort_reference(engines, graphs_for(precision, "tensorrt").graph(part), feed)
+        graph = plan_engine(part, precision,
+                            strongly_typed=compat.strongly_typed_available()).graph
+        expected = ort_reference(engines, graph, feed)
         pair = backend.open(manifest, precision)
         with pair.encoder, pair.head:
             got = getattr(pair, part).run(feed)

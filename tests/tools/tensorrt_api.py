@@ -56,10 +56,10 @@ Version = Tuple[int, ...]
 # Names the code reaches only on some releases, and on which: each mirrors a guard in
 # runtime/backends/tensorrt/compat.py.
 GUARDED: Dict[str, Callable[[Version], bool]] = {
-    # network_flags: EXPLICIT_BATCH below 10 only; STRONGLY_TYPED only where weak typing
-    # is gone (11), inside try/except AttributeError
+    # network_flags: EXPLICIT_BATCH below 10 only; STRONGLY_TYPED only where
+    # strongly_typed_available() found it (hasattr), so from 10 on
     "EXPLICIT_BATCH": lambda v: v < (10,),
-    "STRONGLY_TYPED": lambda v: v >= (11,),
+    "STRONGLY_TYPED": lambda v: v >= (10,),
     # attach_calibration_cache: only where implicit_calibration_available() (below 11)
     "IInt8Calibrator": lambda v: v < (11,),
     "IInt8EntropyCalibrator2": lambda v: v < (11,),

@@ -8,8 +8,9 @@ so engine building and TensorRT-vs-ONNX-Runtime parity can be tested in seconds:
   ones [B,10], attention [B,T]
 
 `encoder.int8.onnx` is a real symmetric per-channel QDQ graph from ONNX Runtime's static
-quantizer (the TensorRT flavour). The ".fp16" graphs are the FP32 graphs under the FP16 name:
-enough to exercise the FP16 builder flag on TensorRT <= 10, not an FP16 graph.
+quantizer (the TensorRT flavour), `encoder.int8.typed.onnx` its strongly typed form as export
+writes it. The ".fp16" graphs are the FP32 graphs under the FP16 name:
+enough to exercise the FP16 builder flag on a weakly typed build, not an FP16 graph.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jersey_edge.runtime.artifacts import (
     MASK,
     ONES,
     TENS,
+    graphs_for,
     onnx_name,
     write_manifest,
 )
@@ -143,6 +145,15 @@ def quantize_encoder(fp32: Path, out: Path, height: int, width: int) -> None:
     )
 
 
+def write_typed_encoder(qdq: Path) -> Path:
+    """The strongly typed form of a QDQ encoder, beside it (needs the export's extras)."""
+    from jersey_edge.export.typed_int8 import to_strongly_typed
+
+    target = qdq.with_name(graphs_for("int8", "tensorrt-typed").encoder)
+    onnx.save(to_strongly_typed(onnx.load(str(qdq))).model, str(target))
+    return target
+
+
 def write_tiny_artifacts(
     root: Path, *, max_frames: int = 4, embed_dim: int = 8, height: int = 16, width: int = 8,
     int8: bool = True,
@@ -160,6 +171,8 @@ def write_tiny_artifacts(
     if int8:
         quantize_encoder(root / "encoder.onnx", root / onnx_name("encoder", "int8"), height, width)
         names.append(onnx_name("encoder", "int8"))
+        typed = write_typed_encoder(root / onnx_name("encoder", "int8"))
+        names.append(typed.name)
     body = {
         "model": {"embed_dim": embed_dim},
         "preprocess": PreprocessConfig(height=height, width=width).to_dict(),

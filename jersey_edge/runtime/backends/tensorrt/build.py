@@ -7,15 +7,20 @@ on a Jetson, `python -m jersey_edge.runtime.backends.tensorrt.build --artifacts 
 Supported: TensorRT 8.5 (JetPack 5.1) through 11.x; the version differences live in
 `compat`.
 
+Every build is a strongly typed network where TensorRT has them (10.0 and newer): the
+graph's tensor types are the precision, so the engine computes what export's parity
+measured on the same graph. TensorRT 8.x builds weakly typed, with precision flags.
 Which graph serves which engine (see `plan_engine`):
 
-- fp32: `encoder.onnx`, `head.onnx`, no precision flags;
-- fp16: the FP16 graphs, plus `BuilderFlag.FP16` on TensorRT <= 10;
+- fp32: `encoder.onnx`, `head.onnx`;
+- fp16: the FP16 graphs (FP32 islands kept: softmax, masking); weakly typed, `BuilderFlag.FP16`;
 - int8: the encoder from its symmetric per-channel QDQ graph (explicit quantization, no
-  calibrator), the GRU head from its FP16 graph (it is never quantized). On TensorRT <= 10
-  the INT8 (encoder) and FP16 (head) flags are set; on 11 the graphs carry the precision.
+  calibrator): strongly typed its opset-19 form with FP16 between the Q/DQ pairs
+  (`encoder.int8.typed.onnx`), weakly typed the opset-17 one with the INT8 and FP16 flags.
+  The GRU head comes from its FP16 graph (it is never quantized).
   `use_calibration_cache=True` instead builds the encoder from the FP32 graph with implicit
-  INT8 scales from `calibration.cache`, only on TensorRT <= 10 and only when asked.
+  INT8 scales from `calibration.cache`: weakly typed, so TensorRT <= 10 only, and only when
+  asked.
 
 Each engine is built from graph bytes checked against manifest.json, written atomically
 and then hashed into it, so the runtime verifies engines exactly like the ONNX graphs.
@@ -29,7 +34,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Set, Tuple
 
 from ....core.errors import ArtifactError, InputError, JerseyEdgeError
 from ....core.fileio import PathLike, atomic_path
@@ -57,19 +62,26 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EnginePlan:
-    """What one engine is built from and with which weak-typing flags (TensorRT <= 10)."""
+    """What one engine is built from: the graph, the typing, and for a weakly typed build
+    the precision flags."""
 
     part: str
     precision: str
     graph: str
     engine: str
+    strongly_typed: bool
     fp16: bool
     int8: bool
     calibrate: bool = False
 
 
-def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = False) -> EnginePlan:
-    """The graph and builder flags for `part` at `precision` (see the module docstring)."""
+def plan_engine(part: str, precision: str, *, strongly_typed: bool,
+                use_calibration_cache: bool = False) -> EnginePlan:
+    """The graph and typing for `part` at `precision` (see the module docstring).
+
+    `strongly_typed`: whether this TensorRT can build strongly typed networks; the
+    calibration-cache path builds weakly typed regardless.
+    """
     if part not in PARTS:
         raise InputError(f"unknown part {part!r}: use {' or '.join(PARTS)}")
     if precision not in PRECISIONS:
@@ -77,16 +89,18 @@ def plan_engine(part: str, precision: str, *, use_calibration_cache: bool = Fals
     if use_calibration_cache and precision != "int8":
         raise InputError("the calibration cache only applies to int8 engines")
     calibrate = use_calibration_cache and part == "encoder"
-    serving = graphs_for(precision, "tensorrt")
+    typed = strongly_typed and not use_calibration_cache
+    serving = graphs_for(precision, "tensorrt-typed" if typed else "tensorrt")
     return EnginePlan(
         part=part,
         precision=precision,
         graph=onnx_name(part, "fp32") if calibrate else serving.graph(part),
         engine=serving.engine(part),
-        # INT8 engines also get FP16, so the nodes export left in float (mixed precision)
-        # and everything outside Q/DQ pairs run FP16, not FP32.
-        fp16=precision in ("fp16", "int8"),
-        int8=precision == "int8" and part == "encoder",
+        strongly_typed=typed,
+        # Weakly typed INT8 engines also get FP16, so the nodes export left in float (mixed
+        # precision) and everything outside Q/DQ pairs run FP16, not FP32.
+        fp16=not typed and precision in ("fp16", "int8"),
+        int8=not typed and precision == "int8" and part == "encoder",
         calibrate=calibrate,
     )
 
@@ -125,14 +139,20 @@ def build_engines(artifacts: PathLike, *, precision: str,
     Raises BackendUnavailableError without TensorRT or a CUDA GPU, ArtifactError for bad
     graphs or failed builds, InputError for bad options.
     """
-    plans = [plan_engine(p, precision, use_calibration_cache=options.use_calibration_cache)
-             for p in options.parts]
     options.check(precision)
+    for part in options.parts:  # bad options fail before anything is read
+        plan_engine(part, precision, strongly_typed=False,
+                    use_calibration_cache=options.use_calibration_cache)
     manifest = load_manifest(artifacts)
-    shapes = {plan.part: profile_shapes(manifest, plan.part, options.max_sequences)
-              for plan in plans}
-    sources = _verify_sources(manifest, plans)
+    shapes = {part: profile_shapes(manifest, part, options.max_sequences)
+              for part in options.parts}
+    _verify_listed(manifest, {graphs_for(precision, "tensorrt").engine(p) for p in options.parts})
     compat.require_tensorrt()
+    typed = compat.strongly_typed_available()
+    plans = [plan_engine(p, precision, strongly_typed=typed,
+                         use_calibration_cache=options.use_calibration_cache)
+             for p in options.parts]
+    sources = _sources(manifest, plans)
     timing_cache = manifest.path(TIMING_CACHE) if options.timing_cache else None
     written = []
     for plan in plans:
@@ -142,17 +162,20 @@ def build_engines(artifacts: PathLike, *, precision: str,
     return written
 
 
-def _verify_sources(manifest: Manifest, plans: Sequence[EnginePlan]) -> Dict[str, bytes]:
-    """Check every listed file but the engines being rebuilt before the (long) build, so a
-    damaged folder fails fast; return the verified bytes of the graphs and cache it uses.
+def _verify_listed(manifest: Manifest, rebuilt: Set[str]) -> None:
+    """Check every listed file but the engines being rebuilt, before TensorRT is even
+    looked for: a damaged folder fails fast."""
+    for name in sorted(manifest.files):
+        if name not in rebuilt:
+            manifest.read(name)
+
+
+def _sources(manifest: Manifest, plans: Sequence[EnginePlan]) -> Dict[str, bytes]:
+    """The verified bytes of the graphs and cache the plans build from.
 
     The builder parses these bytes, never the files again, so a graph swapped during the
     build cannot end up in an engine; `add_files` checks the rest once more afterwards.
     """
-    rebuilt = {plan.engine for plan in plans}
-    for name in sorted(manifest.files):
-        if name not in rebuilt:
-            manifest.read(name)
     needed = {plan.graph for plan in plans}
     needed |= {CALIBRATION_CACHE for plan in plans if plan.calibrate}
     return {name: manifest.read(name) for name in sorted(needed)}
@@ -164,7 +187,8 @@ def _build_and_write(
 ) -> Path:
     target = manifest.path(plan.engine)
     started = time.monotonic()
-    _log.info("building %s from %s ...", plan.engine, plan.graph)
+    _log.info("building %s from %s (%s) ...", plan.engine, plan.graph,
+              "strongly typed" if plan.strongly_typed else "weakly typed")
     engine = _build(manifest, plan, shapes, options, timing_cache, sources)
     with atomic_path(target) as tmp:
         tmp.write_bytes(engine)
@@ -181,7 +205,7 @@ def _build(
     recorder = compat.make_error_recorder()
     builder = trt.Builder(compat.process_logger())
     builder.error_recorder = recorder  # its network, config and layers inherit it
-    network = builder.create_network(compat.network_flags())
+    network = builder.create_network(compat.network_flags(strongly_typed=plan.strongly_typed))
     # The parser owns the network's weights: it must outlive build_serialized_network.
     parser = trt.OnnxParser(network, compat.process_logger())
     graph = manifest.path(plan.graph)
@@ -198,7 +222,8 @@ def _build(
     if config.add_optimization_profile(profile) < 0:  # -1: the profile is not valid
         raise ArtifactError(f"{graph}: TensorRT refused the optimisation profile {shapes} "
                             f"({'; '.join(recorder.messages()[-3:]) or 'no detail'})")
-    compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
+    if not plan.strongly_typed:
+        compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
     # Kept referenced until the build returns: TensorRT calls back into the calibrator.
     calibrator = None
     if plan.calibrate:

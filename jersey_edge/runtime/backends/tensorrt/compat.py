@@ -11,6 +11,9 @@ this module absorbs it:
 - 10.0 added `STRONGLY_TYPED` networks; 10.12 deprecated weak typing; 11 removed
   `BuilderFlag.FP16/INT8` and the implicit INT8 calibrators (deprecated since 10.1): every
   network is strongly typed and precision lives in the graph (FP16 tensors, Q/DQ nodes).
+  So every build is strongly typed where the flag exists (NVIDIA: "use explicit quantization
+  with strong typing"), weakly typed with precision flags on 8.x and for the implicit INT8
+  calibration path only.
 
 Capabilities are detected from attribute presence rather than version numbers wherever
 possible, so point releases that move an API need no change here. `tensorrt` is imported
@@ -133,10 +136,19 @@ def require_tensorrt() -> None:
 
 
 def weak_typing_available() -> bool:
-    """True where builder flags pick precision (TensorRT <= 10); 11 only builds strongly."""
+    """True where builder flags can pick precision (TensorRT <= 10); 11 only builds strongly."""
     import tensorrt as trt
 
     return hasattr(trt.BuilderFlag, "FP16") and hasattr(trt.BuilderFlag, "INT8")
+
+
+def strongly_typed_available() -> bool:
+    """True where a network can be built strongly typed (TensorRT >= 10; 11 has no other kind,
+    and may drop the then-redundant flag)."""
+    import tensorrt as trt
+
+    return (hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
+            or not weak_typing_available())
 
 
 def implicit_calibration_available() -> bool:
@@ -146,31 +158,23 @@ def implicit_calibration_available() -> bool:
     return weak_typing_available() and hasattr(trt, "IInt8EntropyCalibrator2")
 
 
-def network_flags() -> int:
-    """`create_network` flags: explicit batch on 8.x, strongly typed where weak typing is gone."""
+def network_flags(*, strongly_typed: bool) -> int:
+    """`create_network` flags: explicit batch on 8.x, the STRONGLY_TYPED flag where it exists."""
     import tensorrt as trt
 
     flags = 0
     if tensorrt_version()[0] < 10:
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    if not weak_typing_available():
-        try:
-            flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-        except AttributeError:
-            pass  # a TensorRT without the flag types every network strongly anyway
+    if strongly_typed and hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     return flags
 
 
 def set_precision_flags(config: trt.IBuilderConfig, *, fp16: bool, int8: bool) -> None:
-    """Enable FP16/INT8 kernels on a weakly typed build; nothing to do on a strongly typed one.
-
-    Under strong typing the graph itself carries the precision (FP16 tensors, Q/DQ nodes),
-    which is why the FP16 and QDQ graphs are exported at all.
-    """
+    """Enable FP16/INT8 kernels on a weakly typed build (never called for a strongly typed one,
+    where the graph itself carries the precision: FP16 tensors, Q/DQ nodes)."""
     import tensorrt as trt
 
-    if not weak_typing_available():
-        return
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
     if int8:

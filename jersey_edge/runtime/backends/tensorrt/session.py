@@ -9,6 +9,14 @@ Buffers are allocated once, at the optimisation profile's maximum shapes: pinned
 buffers (so copies are truly asynchronous) and device buffers whose addresses are bound to
 the execution context up front. A call copies in, runs and copies out on one stream and
 waits for it; a lock makes a session safe to share between threads.
+
+Every CUDA call runs with the device's primary context pushed on the calling thread and
+popped after, never a context made current on the creating thread only: so `run()` and
+`close()` work from any thread, and a close from another thread frees the buffers in the
+right context instead of leaking them. pycuda rather than NVIDIA's cuda-python (which its
+samples use since TensorRT 10.14): the session needs a handful of driver calls that both
+offer one for one, and pycuda builds from source on every JetPack, where cuda-python
+needs the wheel matching each JetPack's CUDA major version.
 """
 
 from __future__ import annotations
