@@ -16,6 +16,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 from ..core.errors import ArtifactError
 from ..core.fileio import NotRegularFileError, PathLike, atomic_write_text, read_regular_file
 from ..core.preprocess import PreprocessConfig
+from .manifest_sections import AbstainSection
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -170,6 +171,14 @@ class Manifest:
         """The checkpoint the graphs were exported from, as a path on the exporting machine."""
         value = self.extra.get("checkpoint")
         return value if isinstance(value, str) else None
+
+    @property
+    def abstain(self) -> Optional[AbstainSection]:
+        """The calibrated "no legible number" threshold, None where export chose none."""
+        try:
+            return AbstainSection.from_json(self.extra.get("abstain"))
+        except (TypeError, ValueError) as exc:
+            raise ArtifactError(f"{self.root / MANIFEST}: {exc}; re-export") from None
 
     def input_shapes(self, part: str) -> Dict[str, Tuple[int, ...]]:
         """The inputs of `part`'s graph that this manifest implies; -1 marks the batch."""

@@ -57,6 +57,38 @@ class ParitySection:
 
 
 @dataclass(frozen=True)
+class AbstainSection:
+    """The confidence below which a prediction says "no legible number" (number None).
+
+    Chosen at export on `split` as the lowest threshold whose accepted predictions are
+    correct at least `target_precision` of the time; `coverage`/`accuracy` are what it gave
+    there over `sequences` sequences. Confidence is P(tens) * P(ones) of the chosen digits.
+    """
+
+    threshold: float
+    target_precision: float
+    split: str
+    sequences: int
+    coverage: float
+    accuracy: float
+
+    @classmethod
+    def from_json(cls, value: Any) -> Optional["AbstainSection"]:
+        """The manifest's "abstain" value (None or absent: never abstain), checked."""
+        if value is None:
+            return None
+        if not isinstance(value, dict) or not set(_ABSTAIN_FIELDS) <= set(value):
+            raise ValueError(f'"abstain" must be an object with {", ".join(_ABSTAIN_FIELDS)}')
+        section = cls(**{k: value[k] for k in _ABSTAIN_FIELDS})
+        if not 0.0 <= float(section.threshold) <= 1.0:
+            raise ValueError(f'"abstain.threshold" must be in [0, 1], got {section.threshold}')
+        return section
+
+
+_ABSTAIN_FIELDS = ("threshold", "target_precision", "split", "sequences", "coverage", "accuracy")
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where the graphs come from and with which tools."""
 
@@ -83,6 +115,7 @@ class ManifestBody:
     fp16: Optional[Fp16Section] = None
     int8: Optional[Int8Section] = None
     parity: Optional[ParitySection] = None
+    abstain: Optional[AbstainSection] = None
     # precision -> graph pairs that missed their parity target (export --accept-degraded)
     degraded: Dict[str, List[str]] = field(default_factory=dict)
 
@@ -93,7 +126,8 @@ class ManifestBody:
             "max_frames": self.max_frames, "opset": self.opset, "graphs": self.graphs,
             "golden": asdict(self.golden),
             "fp16": _or_none(self.fp16), "int8": _or_none(self.int8),
-            "parity": _or_none(self.parity), "degraded": self.degraded,
+            "parity": _or_none(self.parity), "abstain": _or_none(self.abstain),
+            "degraded": self.degraded,
             "checkpoint": provenance.checkpoint,
             "checkpoint_sha256": provenance.checkpoint_sha256,
             "data_root": provenance.data_root, "tools": provenance.tools,
