@@ -14,7 +14,7 @@ TINY_EXPORT := build/tiny-export
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[train,dev]"
+	$(BIN)/pip install --quiet -e ".[train,dev,video]"
 	# The stubs' own dependencies live on NVIDIA's index: install them without.
 	$(BIN)/pip install --quiet --no-deps "tensorrt-stubs>=10.0"
 	touch $(STAMP)

@@ -95,6 +95,25 @@ def data_synth(
     )
 
 
+@data_app.command("synth-video")
+def data_synth_video(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    players: Annotated[int, typer.Option("--players", help="Players (tracks), 1-99.")] = 6,
+    frames: Annotated[int, typer.Option("--frames", help="Video frames.")] = 150,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT, even sides.")] = "640x360",
+    fps: Annotated[int, typer.Option("--fps", help="Frames per second.")] = 25,
+) -> None:
+    """Render a synthetic broadcast clip: clip.mp4, MOT ground truth gt.txt, clip.json."""
+    from .video.synth_clip import ClipConfig, parse_size, synthesize_clip
+
+    width, height = parse_size(size)
+    summary = synthesize_clip(out, ClipConfig(players=players, frames=frames, width=width,
+                                              height=height, fps=fps, seed=seed))
+    typer.echo(f"wrote {summary.frames} frames, {summary.boxes} boxes of {summary.tracks} "
+               f"tracks to {summary.out} in {summary.seconds:.1f}s")
+
+
 @data_app.command("preview")
 def data_preview(
     data_root: DataRoot = DEFAULT_DATA,
@@ -153,15 +172,19 @@ def evaluate(
         Optional[int], typer.Option("--max-frames", help="1 = single-frame (anchor) baseline.")
     ] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write results here.")] = None,
-    plots: Annotated[Path, typer.Option("--plots", help="Folder for confusion PNGs.")] = (
-        DEFAULT_REPORTS
-    ),
+    plots: Annotated[Path, typer.Option(
+        "--plots", help="Folder for the confusion and coverage PNGs.")] = DEFAULT_REPORTS,
+    artifacts: Annotated[Optional[Path], typer.Option(
+        "--artifacts", help="Report accuracy at the abstain threshold this export stored "
+                            "(default: one chosen on the split for 95% precision).")] = None,
 ) -> None:
     """Accuracy of a checkpoint on a split (temporal or single-frame)."""
+    from .train.evaluate import abstain_summary, stored_abstain_threshold
     from .train.evaluate import evaluate as run_evaluation
 
+    threshold = stored_abstain_threshold(artifacts) if artifacts is not None else None
     result = run_evaluation(checkpoint, data_root=data_root, split=split, max_frames=max_frames,
-                            out_dir=plots, json_out=json_out)
+                            out_dir=plots, json_out=json_out, abstain_threshold=threshold)
     low, high = result.number_ci95
     typer.echo(f"{split} (max_frames={result.max_frames}, n={result.n}): number "
                f"{result.number_acc:.4f} (95% CI {low:.3f}-{high:.3f})  "
@@ -170,6 +193,7 @@ def evaluate(
         low, high = result.heldout["number_ci95"]
         typer.echo(f"held-out combinations (n={result.heldout['n']}): number "
                    f"{result.heldout['number_acc']:.4f} (95% CI {low:.3f}-{high:.3f})")
+    typer.echo(abstain_summary(result))
 
 
 @app.command()
@@ -189,6 +213,12 @@ def export(
     calib_method: Annotated[
         str, typer.Option("--calib-method", help="percentile, minmax or entropy.")
     ] = "percentile",
+    calib_data: Annotated[
+        Optional[Path], typer.Option("--calib-data",
+                                     help="Calibrate INT8 on the images in this folder of "
+                                          "deployment crops (any depth, no labels) instead of "
+                                          "the training split.")
+    ] = None,
     engine: Annotated[
         bool, typer.Option("--engine", help="Also build TensorRT engines (needs a GPU).")
     ] = False,
@@ -197,13 +227,20 @@ def export(
                            help="Publish FP16/INT8 graphs that miss their parity target "
                                 "(marked degraded in the manifest).")
     ] = False,
+    abstain_precision: Annotated[
+        float, typer.Option("--abstain-precision",
+                            help="Abstain (\"no legible number\") below the confidence whose "
+                                 "val predictions reach this precision; 0: never abstain.")
+    ] = 0.95,
 ) -> None:
     """Export encoder + head to ONNX (FP32/FP16/INT8) with golden outputs and a manifest."""
     from rich.console import Console
 
+    from .export.abstain import describe as describe_abstain
     from .export.int8 import markdown_table
     from .export.pipeline import ExportOptions, export_model
     from .export.report import ExportReport, render_parity
+    from .runtime.artifacts import load_manifest
 
     def show(report: ExportReport) -> None:
         if report.int8_report is not None:
@@ -213,7 +250,8 @@ def export(
     try:
         report = export_model(checkpoint, out, data_root=data_root, options=ExportOptions(
             fp16=fp16, int8=int8, calib_size=calib_size, calib_method=calib_method,
-            accept_degraded=accept_degraded))
+            calib_data=calib_data, accept_degraded=accept_degraded,
+            abstain_precision=abstain_precision))
     except DegradedExportError as exc:
         if isinstance(exc.details, ExportReport):
             show(exc.details)
@@ -222,6 +260,9 @@ def export(
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {len(report.files)} files to {report.out} in {report.seconds:.0f}s")
+    section = load_manifest(report.out).abstain
+    if section is not None:
+        typer.echo(describe_abstain(section))
     if engine:
         precisions = ["fp32"] + ["fp16"] * fp16 + ["int8"] * int8
         _build_engines(["--artifacts", str(out)] + [f"--precision={p}" for p in precisions])
@@ -306,6 +347,52 @@ def demo(
 
 
 @app.command()
+def track(
+    video: Annotated[Path, typer.Argument(help="Video file (anything FFmpeg decodes).")],
+    boxes: Annotated[Path, typer.Option(
+        "--boxes", help="Tracks in MOTChallenge format: frame,id,x,y,w,h,... (1-based frames).")],
+    artifacts: Artifacts = DEFAULT_ARTIFACTS,
+    backend: Backend = "auto",
+    precision: Precision = "fp32",
+    threads: Threads = 0,
+    out: Annotated[Path, typer.Option("--out", help="Per-track results (JSON).")] = Path(
+        "tracks.json"),
+    annotate: Annotated[Optional[Path], typer.Option(
+        "--annotate", help="Also write the video with boxes and numbers drawn (.mp4).")] = None,
+    truth: Annotated[Optional[Path], typer.Option(
+        "--truth", help="JSON of true numbers per track id (e.g. synth-video's clip.json): "
+                        "report per-track accuracy.")] = None,
+    window: Annotated[Optional[int], typer.Option(
+        "--window", help="Frames per answer (default: the model's max_frames).")] = None,
+) -> None:
+    """Read the jersey number of every track of a video, from a tracker's boxes."""
+    from .core.fileio import atomic_write_text
+    from .runtime import Recognizer
+    from .video.mot import read_mot
+    from .video.tracking import read_truth, score, track_video
+
+    tracks = read_mot(boxes)
+    expected = read_truth(truth) if truth is not None else None
+    with Recognizer.load(artifacts, backend, precision, threads=threads, warmup=True) as rec:
+        run = track_video(rec, video, tracks, window=window, annotate=annotate)
+    if expected is not None:
+        run.accuracy = score(run, expected)
+    atomic_write_text(out, json.dumps(run.to_dict(), indent=1) + "\n")
+    for _, result in sorted(run.tracks.items()):
+        typer.echo(f"track {result.track_id}\t{result.label}\t"
+                   f"frames {result.first_frame}-{result.last_frame} ({result.frames_seen} seen)")
+    written = f"{out} and {annotate}" if annotate else str(out)
+    typer.echo(f"{len(run.tracks)} tracks, {run.video_frames} frames in {run.seconds:.1f} s "
+               f"({run.frames_per_second:.1f} frames/s), {run.boxes_used} boxes read, "
+               f"{run.boxes_skipped} skipped; wrote {written}")
+    if run.accuracy is not None:
+        acc = run.accuracy
+        typer.echo(f"per-track accuracy {acc['correct']}/{acc['tracks']}"
+                   + (f" = {acc['accuracy']:.1%}" if acc["accuracy"] is not None else "")
+                   + f" ({acc['abstained']} without a legible number)")
+
+
+@app.command()
 def predict(
     sequence_dirs: Annotated[
         List[Path], typer.Argument(help="Folders of frames, one per sequence.")
@@ -368,7 +455,8 @@ def _print_outcome(folder: Path, outcome: Outcome, as_json: bool) -> bool:
     if isinstance(outcome, str):
         return _folder_error(folder, outcome)
     if not as_json:
-        typer.echo(f"{folder}\t{outcome.number}\t{outcome.confidence:.3f}")
+        shown = "illegible" if outcome.number is None else outcome.number
+        typer.echo(f"{folder}\t{shown}\t{outcome.confidence:.3f}")
         return True
     try:
         # allow_nan=False: a NaN token would make the line unreadable to strict JSON parsers.

@@ -27,3 +27,22 @@ def test_demo_warns_when_reusing_data_of_an_older_generator(tmp_path, capsys):
     (paths.data / "synth.json").write_text(json.dumps({"version": GENERATOR_VERSION}))
     _synthesize(paths, sequences=4, seed=0)
     assert "warning" not in capsys.readouterr().out
+
+
+def test_demo_ends_by_tracking_the_synthetic_clip(exported, tmp_path, capsys):
+    from jersey_edge.demo import _track
+    from jersey_edge.video.synth_clip import ClipConfig, synthesize_clip
+
+    paths = DemoPaths(data=tmp_path / "data" / "synth", artifacts=exported.out,
+                      reports=tmp_path / "reports")
+    synthesize_clip(tmp_path / "data" / "clip", ClipConfig(players=3, frames=12, width=160,
+                                                           height=96), progress=False)
+    summary = DemoSummary()
+    _track(paths, summary)
+    out = capsys.readouterr().out
+    assert "per-track accuracy" in out and out.count("track ") >= 3
+    assert summary.tracking["tracks"] == 3
+    assert 0 <= summary.tracking["correct"] <= 3
+    tracks = json.loads((paths.reports / "tracks.json").read_text())
+    assert len(tracks["tracks"]) == 3 and tracks["accuracy"]["tracks"] == 3
+    assert (paths.reports / "clip_tracked.mp4").stat().st_size > 0

@@ -43,6 +43,10 @@ MAX_DECODE_THREADS = 4
 
 Size = Tuple[int, int]  # (width, height), Pillow's order
 
+# How the colour channels of an HxWx3 (or HxWx4) array are ordered. Files and PIL images are
+# RGB by definition; OpenCV, Ultralytics and supervision hand BGR arrays.
+CHANNEL_ORDERS = ("rgb", "bgr")
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -74,8 +78,17 @@ class PreprocessConfig:
         )
 
 
+def check_channel_order(channel_order: object) -> str:
+    """`channel_order` if it is one of CHANNEL_ORDERS, else InputError naming them."""
+    if not isinstance(channel_order, str) or channel_order not in CHANNEL_ORDERS:
+        raise InputError(f"channel_order must be one of {', '.join(map(repr, CHANNEL_ORDERS))}"
+                         f" (OpenCV, Ultralytics and supervision give 'bgr'), got "
+                         f"{channel_order!r}")
+    return channel_order
+
+
 def load_rgb(frame: Frame, *, pad_value: int = PreprocessConfig.pad_value,
-             fit: Optional[Size] = None) -> Image.Image:
+             fit: Optional[Size] = None, channel_order: str = "rgb") -> Image.Image:
     """Any supported frame -> 8-bit RGB PIL image, or InputError saying why not.
 
     `fit` (width, height): the box the image will be resized into. A JPEG file much larger
@@ -86,20 +99,30 @@ def load_rgb(frame: Frame, *, pad_value: int = PreprocessConfig.pad_value,
     the pixel limit, 16-bit and float scaling, and alpha laid on `pad_value` (the grey that
     also pads the crop, so a transparent pixel looks like padding).
 
-    Arrays are HxW, HxWx3 (RGB) or HxWx4 (RGBA) of uint8 (0-255), uint16 (0-65535: the high
-    byte is kept) or float (0-1, scaled by 255; NaN, infinity and values outside are refused).
-    PIL images of 16-bit, 32-bit integer or float pixels follow the same rule.
+    Arrays are HxW, HxWx3 (RGB, or BGR with channel_order="bgr") or HxWx4 (RGBA, or BGRA)
+    of uint8 (0-255), uint16 (0-65535: the high byte is kept) or float (0-1, scaled by 255;
+    NaN, infinity and values outside are refused). PIL images of 16-bit, 32-bit integer or
+    float pixels follow the same rule. `channel_order` concerns arrays only.
     """
+    check_channel_order(channel_order)
     if isinstance(frame, (str, Path)):
         return _open_path(Path(frame), pad_value, fit)
     if isinstance(frame, np.ndarray):
-        return _to_rgb(frame, "frame array", pad_value)
+        return _to_rgb(_in_rgb_order(frame, channel_order), "frame array", pad_value)
     if isinstance(frame, Image.Image):
         return _to_rgb(frame, "frame image", pad_value)
     raise InputError(
         f"unsupported frame type {type(frame).__name__}: use a path, a PIL image "
         "or a numpy array (HxW, HxWx3 or HxWx4)"
     )
+
+
+def _in_rgb_order(frame: np.ndarray, channel_order: str) -> np.ndarray:
+    """A BGR(A) colour array with its colour channels put in RGB order; anything else (RGB,
+    grey, a shape `_to_rgb` will refuse) as it is."""
+    if channel_order == "rgb" or frame.ndim != 3 or frame.shape[2] not in (3, 4):
+        return frame
+    return frame[..., [2, 1, 0, 3][:frame.shape[2]]]
 
 
 def open_frame(path: Path) -> Image.Image:
@@ -240,10 +263,12 @@ def normalize_pixels(pixels: np.ndarray, cfg: PreprocessConfig,
     return out
 
 
-def preprocess_frame(frame: Frame, cfg: PreprocessConfig,
-                     out: Optional[np.ndarray] = None) -> np.ndarray:
-    """One frame of any supported kind -> 3xHxW float32 network input (into `out` if given)."""
-    img = load_rgb(frame, pad_value=cfg.pad_value, fit=network_size(cfg))
+def preprocess_frame(frame: Frame, cfg: PreprocessConfig, out: Optional[np.ndarray] = None,
+                     channel_order: str = "rgb") -> np.ndarray:
+    """One frame of any supported kind -> 3xHxW float32 network input (into `out` if given);
+    `channel_order` says how an array's colour channels are ordered."""
+    img = load_rgb(frame, pad_value=cfg.pad_value, fit=network_size(cfg),
+                   channel_order=channel_order)
     return to_network_input(img, cfg, out)
 
 
@@ -253,16 +278,19 @@ def to_network_input(img: Image.Image, cfg: PreprocessConfig,
     return normalize_pixels(np.asarray(resize_pad(img, cfg)), cfg, out)
 
 
-def preprocess_frames(frames: Sequence[Frame], cfg: PreprocessConfig) -> np.ndarray:
+def preprocess_frames(frames: Sequence[Frame], cfg: PreprocessConfig,
+                      channel_order: str = "rgb") -> np.ndarray:
     """Frames -> NxCxHxW float32, decoded in parallel; a bad frame raises the InputError of
-    the first bad one in sequence order, as a serial loop would."""
+    the first bad one in sequence order, as a serial loop would. `channel_order`: how the
+    colour channels of array frames are ordered ("rgb" or "bgr")."""
+    check_channel_order(channel_order)
     if len(frames) == 0:
         raise InputError("a sequence needs at least one frame")
     out = np.empty((len(frames), 3, cfg.height, cfg.width), np.float32)
     if len(frames) == 1:
-        preprocess_frame(frames[0], cfg, out[0])
+        preprocess_frame(frames[0], cfg, out[0], channel_order)
         return out
-    list(_decode_pool().map(lambda i: preprocess_frame(frames[i], cfg, out[i]),
+    list(_decode_pool().map(lambda i: preprocess_frame(frames[i], cfg, out[i], channel_order),
                             range(len(frames))))
     return out
 
@@ -292,10 +320,12 @@ def _decode_pool() -> ThreadPoolExecutor:
 
 
 __all__ = [
+    "CHANNEL_ORDERS",
     "DECODE_ERRORS",
     "FRAME_FORMATS",
     "Frame",
     "PreprocessConfig",
+    "check_channel_order",
     "fitted_size",
     "load_rgb",
     "network_size",

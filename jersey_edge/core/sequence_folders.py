@@ -2,7 +2,7 @@
 
 import re
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Counter, List, Optional, Tuple, Union
 
 from .errors import InputError
 
@@ -39,3 +39,13 @@ def sequence_frames(folder: Path) -> List[Path]:
     if not frames and anchor is None:
         raise InputError(f"{folder}: no frames ({', '.join(FRAME_SUFFIXES)}) in this folder")
     return frames or [anchor]  # type: ignore[list-item]
+
+
+def subfolders(folder: Path, skipped: Counter[str]) -> List[Path]:
+    """`folder`'s sub-folders, sorted; an unreadable folder is counted in `skipped`, not fatal
+    (dataset discovery reports every skip at the end)."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        skipped["unreadable folder"] += 1
+        return []

@@ -1,9 +1,12 @@
-"""Find labelled sequences in a dataset folder, in either of the two known layouts.
+"""Find labelled sequences in a dataset folder, in any of the three known layouts.
 
 `ROOT/<label>/<sequence>/*.jpg` (Project A: the sequence is its own track) and
-`ROOT/<label>/<track>/<sequence>/*.jpg` (Project B). The layout is read per folder: a folder
-that directly holds images is a sequence, otherwise its sub-folders are. Anything unusable is
-skipped, counted by reason and reported in one warning, so a few bad files never stop a run.
+`ROOT/<label>/<track>/<sequence>/*.jpg` (Project B): the layout is read per folder, a folder
+that directly holds images is a sequence, otherwise its sub-folders are. SoccerNet's
+`ROOT/<split>/images/<tracklet>/*.jpg` + `<split>_gt.json` (`soccernet.py`) is recognised here
+too, and only here: each tracklet is one record, its own track, carrying its SoccerNet split
+and, for number -1, `label == ILLEGIBLE` (`legible` False). Anything unusable is skipped,
+counted by reason and reported in one warning, so a few bad files never stop a run.
 """
 
 import logging
@@ -15,7 +18,9 @@ from typing import Dict, List, Optional, Tuple
 from ..core.errors import DatasetError, InputError
 from ..core.labels import parse_label
 from ..core.preprocess import DECODE_ERRORS, open_frame
-from ..core.sequence_folders import split_sequence_folder
+from ..core.sequence_folders import split_sequence_folder, subfolders
+from . import soccernet
+from .soccernet import ILLEGIBLE
 
 log = logging.getLogger("jersey_edge")
 
@@ -23,20 +28,31 @@ log = logging.getLogger("jersey_edge")
 # calling discover(root / HELDOUT), never as part of the main dataset.
 HELDOUT = "heldout"
 
-LAYOUTS = "ROOT/<label>/<sequence>/*.jpg or ROOT/<label>/<track>/<sequence>/*.jpg"
+LAYOUTS = ("ROOT/<label>/<sequence>/*.jpg, ROOT/<label>/<track>/<sequence>/*.jpg or "
+           f"{soccernet.LAYOUT}")
 
 DUPLICATE = "same folder as another sequence (symlink)"
 
 
 @dataclass(frozen=True)
 class SequenceRecord:
-    """One labelled sequence. `sequence` and `track` are '/'-joined paths relative to root."""
+    """One labelled sequence. `sequence` and `track` are '/'-joined paths relative to root.
+
+    `label` is 0-99, or ILLEGIBLE for a sequence whose number cannot be read (SoccerNet's
+    -1): no class of the model fits it, so splits keep it out of training and accuracy.
+    `source_split` is the split the dataset itself assigns (SoccerNet's folder), else None.
+    """
 
     label: int
     track: str
     sequence: str
     frames: Tuple[Path, ...]
     anchor: Optional[Path] = None
+    source_split: Optional[str] = None
+
+    @property
+    def legible(self) -> bool:
+        return self.label != ILLEGIBLE
 
 
 @dataclass
@@ -54,16 +70,10 @@ def discover(root: Path, *, min_frames: int = 1) -> Discovery:
         raise DatasetError(f"dataset folder {root} does not exist or is not a folder; "
                            f"expected {LAYOUTS}")
     skipped: Counter = Counter()
-    records: List[SequenceRecord] = []
-    for folder in _subdirs(root, skipped):
-        if folder.name == HELDOUT:
-            continue
-        try:
-            label = parse_label(folder.name)
-        except InputError:
-            skipped["not a label folder"] += 1
-            continue
-        records.extend(_label_records(root, folder, label, min_frames, skipped))
+    if soccernet.is_soccernet(root):
+        records = _soccernet_records(root, min_frames, skipped)
+    else:
+        records = _label_folder_records(root, min_frames, skipped)
     records = _without_linked_copies(root, records, skipped)
     records.sort(key=lambda r: (r.label, r.sequence))
     counts = dict(sorted(skipped.items()))
@@ -73,13 +83,48 @@ def discover(root: Path, *, min_frames: int = 1) -> Discovery:
                            "with labels 0-99")
     if counts:
         log.warning("dataset %s: skipped %s", root, _describe(counts))
+    illegible = Counter(r.source_split for r in records if not r.legible)
+    if illegible:
+        log.info("dataset %s: %d illegible tracklet(s) (number -1; %s) kept out of training "
+                 "and accuracy, discoverable as negatives", root, sum(illegible.values()),
+                 ", ".join(f"{split} {n}" for split, n in sorted(illegible.items())))
     return Discovery(records=records, skipped=counts)
+
+
+def _label_folder_records(root: Path, min_frames: int,
+                          skipped: Counter) -> List[SequenceRecord]:
+    records: List[SequenceRecord] = []
+    for folder in subfolders(root, skipped):
+        if folder.name == HELDOUT:
+            continue
+        try:
+            label = parse_label(folder.name)
+        except InputError:
+            skipped["not a label folder"] += 1
+            continue
+        records.extend(_label_records(root, folder, label, min_frames, skipped))
+    return records
+
+
+def _soccernet_records(root: Path, min_frames: int, skipped: Counter) -> List[SequenceRecord]:
+    """One record per tracklet: the tracklet is both the track and the sequence."""
+    records = []
+    for tracklet in soccernet.tracklets(root, skipped):
+        listing = _images(tracklet.folder, skipped)
+        if listing is None:
+            skipped["tracklet folder without images"] += 1
+            continue
+        record = _record(root, tracklet.folder, tracklet.folder, tracklet.label, listing,
+                         min_frames, skipped, source_split=tracklet.split)
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
                    skipped: Counter) -> List[SequenceRecord]:
     out: List[SequenceRecord] = []
-    children = _subdirs(label_dir, skipped)
+    children = subfolders(label_dir, skipped)
     if not children:
         skipped["empty folder"] += 1
     for child in children:
@@ -87,20 +132,29 @@ def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
         if listing is not None:  # Project A: the child is a sequence and its own track
             found = [(child, listing)]
         else:  # Project B: the child is a track holding sequence folders
-            found = [(s, _images(s, skipped) or ([], None)) for s in _subdirs(child, skipped)]
+            found = [(s, _images(s, skipped) or ([], None)) for s in subfolders(child, skipped)]
             if not found:
                 skipped["empty folder"] += 1
-        track = _rel(root, child)
-        for seq_dir, (seq_frames, seq_anchor) in found:
-            if not seq_frames and seq_anchor is not None:
-                # Like the runtime's `predict`: a folder holding only the best view uses it.
-                seq_frames, seq_anchor = [seq_anchor], None
-            if len(seq_frames) < min_frames:
-                skipped[f"fewer than {min_frames} frame(s)"] += 1
-                continue
-            out.append(SequenceRecord(label=label, track=track, sequence=_rel(root, seq_dir),
-                                      frames=tuple(seq_frames), anchor=seq_anchor))
+        for seq_dir, listing in found:
+            record = _record(root, child, seq_dir, label, listing, min_frames, skipped)
+            if record is not None:
+                out.append(record)
     return out
+
+
+def _record(root: Path, track_dir: Path, seq_dir: Path, label: int,
+            listing: Tuple[List[Path], Optional[Path]], min_frames: int, skipped: Counter, *,
+            source_split: Optional[str] = None) -> Optional[SequenceRecord]:
+    """The record of one sequence folder's readable frames, None (counted) if too short."""
+    frames, anchor = listing
+    if not frames and anchor is not None:
+        # Like the runtime's `predict`: a folder holding only the best view uses it.
+        frames, anchor = [anchor], None
+    if len(frames) < min_frames:
+        skipped[f"fewer than {min_frames} frame(s)"] += 1
+        return None
+    return SequenceRecord(label=label, track=_rel(root, track_dir), sequence=_rel(root, seq_dir),
+                          frames=tuple(frames), anchor=anchor, source_split=source_split)
 
 
 def _without_linked_copies(root: Path, records: List[SequenceRecord],
@@ -157,14 +211,6 @@ def _image_problem(path: Path) -> Optional[str]:
     except DECODE_ERRORS:
         return "unreadable image"
     return None
-
-
-def _subdirs(folder: Path, skipped: Counter) -> List[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_dir())
-    except OSError:
-        skipped["unreadable folder"] += 1
-        return []
 
 
 def _rel(root: Path, path: Path) -> str:

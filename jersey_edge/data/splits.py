@@ -3,6 +3,13 @@
 Splitting by track (not by sequence) keeps near-duplicate clips of one player out of two
 splits at once; otherwise test accuracy measures memory, not reading. The cache makes a
 resumed run and `evaluate` see exactly the split the model was trained on.
+
+A dataset that comes split (SoccerNet: records with a `source_split`) keeps its own test set:
+its `test` folder is our test split, as published, and its `train` folder is divided into our
+train and val by the same stratified splitter (val's share of the train folder is
+`fractions[1]`). Illegible records (label ILLEGIBLE) are split like a label of their own, so
+each split gets its share, then held apart in `Splits.illegible`: train/val/test, which
+training, evaluation and export read, hold only records the model has a class for.
 """
 
 import hashlib
@@ -10,13 +17,14 @@ import json
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..core.errors import DatasetError, InputError
 from ..core.fileio import atomic_write_text
 from .discovery import SequenceRecord, discover
+from .soccernet import USED_SPLITS
 
 log = logging.getLogger("jersey_edge")
 
@@ -27,12 +35,25 @@ SPLITS = "splits.json"  # beside the checkpoints of a run
 
 @dataclass
 class Splits:
+    """Legible records per split; `illegible[name]` are the ones of that split whose number
+    cannot be read: no class fits them, but the abstain calibration needs them as negatives."""
+
     train: List[SequenceRecord]
     val: List[SequenceRecord]
     test: List[SequenceRecord]
+    illegible: Dict[str, List[SequenceRecord]] = field(
+        default_factory=lambda: {name: [] for name in SPLIT_NAMES})
+
+    @classmethod
+    def of(cls, parts: Dict[str, List[SequenceRecord]]) -> "Splits":
+        """Records per split name, illegible ones held apart."""
+        return cls(**{name: [r for r in parts[name] if r.legible] for name in SPLIT_NAMES},
+                   illegible={name: [r for r in parts[name] if not r.legible]
+                              for name in SPLIT_NAMES})
 
     def ids(self) -> Dict[str, List[str]]:
-        return {name: [r.sequence for r in getattr(self, name)] for name in SPLIT_NAMES}
+        return {name: [r.sequence for r in getattr(self, name) + self.illegible[name]]
+                for name in SPLIT_NAMES}
 
 
 def fingerprint(records: Iterable[SequenceRecord]) -> str:
@@ -43,8 +64,25 @@ def fingerprint(records: Iterable[SequenceRecord]) -> str:
 
 def split_records(records: Sequence[SequenceRecord], *, seed: int = 0,
                   fractions: Tuple[float, float, float] = (0.8, 0.1, 0.1)) -> Splits:
-    """Whole tracks go to one split; each label is split on its own so all splits see it."""
+    """Whole tracks go to one split; each label is split on its own so all splits see it.
+    A dataset's own split is kept (see the module docstring)."""
     _check_fractions(fractions)
+    given = {r.source_split for r in records}
+    if not given - {None}:
+        return Splits.of(_stratified(records, seed, fractions))
+    if not given <= set(USED_SPLITS):  # train -> our train + val, test -> our test
+        raise DatasetError(f"records carry dataset splits {sorted(map(str, given))}: expected "
+                           f"only {' and '.join(USED_SPLITS)}, or none at all")
+    _, f_val, _ = fractions
+    parts = _stratified([r for r in records if r.source_split == "train"], seed,
+                        (1.0 - f_val, f_val, 0.0))
+    parts["test"] = sorted((r for r in records if r.source_split == "test"),
+                           key=lambda r: (r.label, r.sequence))
+    return Splits.of(parts)
+
+
+def _stratified(records: Sequence[SequenceRecord], seed: int,
+                fractions: Tuple[float, float, float]) -> Dict[str, List[SequenceRecord]]:
     tracks: Dict[str, List[SequenceRecord]] = defaultdict(list)
     for record in records:
         tracks[record.track].append(record)
@@ -68,7 +106,7 @@ def split_records(records: Sequence[SequenceRecord], *, seed: int = 0,
                 parts[name].extend(tracks[track])
     for part in parts.values():
         part.sort(key=lambda r: (r.label, r.sequence))
-    return Splits(**parts)
+    return parts
 
 
 def _val_test_counts(n: int, fractions: Tuple[float, float, float]) -> Tuple[int, int]:
@@ -207,6 +245,6 @@ def _stale_reason(cached: dict, records: Sequence[SequenceRecord], digest: str,
 def _from_ids(cached: dict, records: Sequence[SequenceRecord]) -> Optional[Splits]:
     by_id = {r.sequence: r for r in records}
     try:
-        return Splits(**{name: [by_id[s] for s in cached[name]] for name in SPLIT_NAMES})
+        return Splits.of({name: [by_id[s] for s in cached[name]] for name in SPLIT_NAMES})
     except (KeyError, TypeError):  # hand-edited: ids that are not in the dataset
         return None

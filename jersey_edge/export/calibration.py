@@ -16,6 +16,8 @@ its pure-Python search takes minutes, so it is offered only for comparison.
 
 import contextlib
 import io
+import os
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -24,11 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from ..core.errors import InputError
-from ..core.preprocess import PreprocessConfig, preprocess_frames
-from ..core.sampling import linspace_indices
+from ..core.preprocess import DECODE_ERRORS, PreprocessConfig, open_frame, preprocess_frames
+from ..core.sequence_folders import FRAME_SUFFIXES, frame_sort_key
 from ..data.discovery import SequenceRecord
 from ..runtime.artifacts import FRAMES
-from .selection import interleave_by_label
+from .selection import interleave_by_label, spread_frames
 
 CALIB_METHODS = ("entropy", "percentile", "minmax")
 
@@ -72,14 +74,58 @@ def select_frames(records: Sequence[SequenceRecord], size: int, seed: int) -> Li
     if not records:
         raise InputError("the training split is empty: nothing to calibrate INT8 on")
     order = interleave_by_label(records, seed, "calibration")
-    per_sequence = -(-size // len(order))  # ceil
-    picks = [[r.frames[i] for i in linspace_indices(len(r.frames), per_sequence)]
-             for r in order]
-    frames = [seq[k] for k in range(per_sequence) for seq in picks if k < len(seq)]
+    frames = spread_frames([r.frames for r in order], size)
     if len(frames) < size:
         raise InputError(f"calibration size {size} asks for more frames than the training split "
                          f"holds ({len(frames)}); use a smaller --calib-size")
-    return frames[:size]
+    return frames
+
+
+def folder_frames(folder: Path, size: int, seed: int) -> List[Path]:
+    """`size` frames from a folder of deployment crops (--calib-data), no labels needed.
+
+    Calibrating on what the device will see, rather than on training frames, sets ranges
+    for the real cameras. Images (.jpg, .jpeg, .png) are found at any depth; sub-folders are
+    visited round-robin in a seeded order and each one's frames spread by linspace, so no
+    camera or clip dominates. Same folder + size + seed -> same frames, in the same order.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"calibration data {folder}: no such folder")
+    groups = []
+    for where, subdirs, files in os.walk(folder):
+        subdirs.sort()
+        images = [Path(where) / name for name in files
+                  if Path(name).suffix.lower() in FRAME_SUFFIXES]
+        if images:
+            groups.append(sorted(images, key=frame_sort_key))
+    if not groups:
+        raise InputError(f"calibration data {folder}: no images ({', '.join(FRAME_SUFFIXES)}) "
+                         "in it or below it")
+    random.Random(f"calibration/{seed}").shuffle(groups)
+    frames = spread_frames(groups, size)
+    if len(frames) < size:
+        raise InputError(f"calibration size {size} asks for more frames than {folder} holds "
+                         f"({len(frames)}); use a smaller --calib-size")
+    for path in frames:
+        _check_readable(path)
+    return frames
+
+
+def folder_source(calibration: Dict[str, Any], folder: Path) -> Dict[str, Any]:
+    """The manifest's calibration section for frames from `folder`: it names the folder
+    where the section otherwise names the split; "frames" counts those used."""
+    rest = {key: value for key, value in calibration.items() if key != "source_split"}
+    return {"source_folder": str(Path(folder).resolve()), **rest}
+
+
+def _check_readable(path: Path) -> None:
+    """A header check before any work: a broken crop fails the export at once, not mid-way."""
+    try:
+        open_frame(path).close()  # opening reads the header only
+    except DECODE_ERRORS as exc:
+        raise InputError(f"{path}: not a readable image ({exc}); remove it from the "
+                         "calibration data") from None
 
 
 class FrameBatches:

@@ -4,7 +4,8 @@ Four named steps, each writing into a staging folder beside `out`:
   1. graphs — FP32 encoder and head, golden outputs from PyTorch, FP16 graphs if asked;
   2. int8 — calibration, both INT8 encoder layouts, the TensorRT cache, the INT8 report;
   3. verify — a first manifest, so the runtime opens the folder exactly as users will, then
-     every graph pair against PyTorch through it (`verify.verify_export`);
+     every graph pair against PyTorch through it (`verify.verify_export`), then the
+     confidence below which the runtime abstains, on the validation split (`abstain`);
   4. publish — the final manifest with the parity in it, written last, then the folder
      replaces the previous export (see `folder`).
 An FP16 or INT8 pair that misses its parity target fails the export (the previous folder
@@ -22,6 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import onnx
 
+from ..core.abstain import DEFAULT_TARGET_PRECISION
 from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
 from ..data.splits import SPLIT_NAMES, Splits, load_splits, resolve_data_root
 from ..model.net import LoadedCheckpoint, load_checkpoint
@@ -43,7 +45,8 @@ from ..runtime.manifest_sections import (
     ManifestBody,
     Provenance,
 )
-from .calibration import CalibrationConfig, select_frames
+from .abstain import DISABLED, AbstainChoice, calibrate_abstain
+from .calibration import CalibrationConfig, folder_frames, folder_source, select_frames
 from .folder import publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
 from .golden import Golden, build_golden, write_golden
@@ -64,10 +67,12 @@ class ExportOptions:
     int8: bool = False
     calib_size: int = 256
     calib_method: str = "percentile"
+    calib_data: Optional[Path] = None  # a folder of deployment crops; None: the training split
     golden_size: int = 24
     parity_split: str = "test"
     accept_degraded: bool = False
     mixed_precision: Optional[MixedPrecisionConfig] = None
+    abstain_precision: float = DEFAULT_TARGET_PRECISION  # 0: no abstain threshold
     progress: bool = True
 
     def check(self) -> None:
@@ -76,6 +81,11 @@ class ExportOptions:
                              f"got {self.parity_split!r}")
         if self.golden_size < 1:
             raise InputError(f"golden size must be at least 1, got {self.golden_size}")
+        if self.calib_data is not None and not self.int8:
+            raise InputError("calibration data (--calib-data) is for INT8 only: add --int8")
+        if not 0.0 <= self.abstain_precision <= 1.0:
+            raise InputError(f"abstain precision must be in [0, 1] (0 disables), "
+                             f"got {self.abstain_precision}")
 
 
 @dataclass
@@ -110,9 +120,10 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
         graphs = _graphs_step(plan, stage)
         int8 = _int8_step(plan, stage, graphs) if options.int8 else None
         body, verification = _verify_step(plan, stage, graphs, int8)
-        _publish_step(plan, stage, out, body, verification)
+        abstain = _abstain_step(plan, stage)
+        _publish_step(plan, stage, out, body, verification, abstain)
     return _report(plan, out, verification, {p.name: p.stat().st_size
-                                             for p in sorted(out.iterdir())})
+                                             for p in sorted(out.iterdir())}, abstain=abstain)
 
 
 def _plan(checkpoint: Path, data_root: Optional[Path], options: ExportOptions) -> _Plan:
@@ -127,8 +138,8 @@ def _plan(checkpoint: Path, data_root: Optional[Path], options: ExportOptions) -
     if not splits.test:
         raise DatasetError("the test split is empty, so there are no golden sequences: use a "
                            "dataset with at least 3 tracks per label")
-    # Chosen before any work, so a calibration size the training split cannot fill fails fast.
-    calib_frames = select_frames(splits.train, calibration.size, record.seed) \
+    # Chosen before any work, so a calibration size the source cannot fill fails fast.
+    calib_frames = _calibration_frames(splits, calibration, options.calib_data) \
         if options.int8 else []
     probe_frames = _probe_frames(splits, record.seed) if options.int8 else []
     return _Plan(checkpoint=checkpoint, loaded=loaded, data_root=root, splits=splits,
@@ -195,6 +206,9 @@ def _int8_step(plan: _Plan, stage: Path, graphs: _Graphs) -> Int8Section:
     shutil.rmtree(scratch)
     for flavour in section.encoder.values():
         graphs.reports[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
+    if plan.options.calib_data is not None:
+        section = dataclasses.replace(
+            section, calibration=folder_source(section.calibration, plan.options.calib_data))
     return section
 
 
@@ -213,15 +227,26 @@ def _verify_step(plan: _Plan, stage: Path, graphs: _Graphs, int8: Optional[Int8S
     return body, verification
 
 
+def _abstain_step(plan: _Plan, stage: Path) -> AbstainChoice:
+    """The "no legible number" threshold, chosen on the validation split (none if disabled)."""
+    options = plan.options
+    if not options.abstain_precision:
+        return DISABLED
+    return calibrate_abstain(stage, plan.splits, target_precision=options.abstain_precision,
+                             preprocess=plan.loaded.preprocess,
+                             max_frames=plan.loaded.max_frames, progress=options.progress)
+
+
 def _publish_step(plan: _Plan, stage: Path, out: Path, body: ManifestBody,
-                  verification: Verification) -> None:
+                  verification: Verification, abstain: AbstainChoice) -> None:
     """The final manifest, then the folder replaces `out` — unless a pair missed its target."""
     degraded = verification.degraded()
     if degraded and not plan.options.accept_degraded:
         raise DegradedExportError(_degraded_message(verification, out),
                                   details=_report(plan, out, verification, {}, stage))
     final = dataclasses.replace(body, parity=verification.section(plan.options.parity_split),
-                                degraded=degraded, provenance=_provenance(plan))
+                                abstain=abstain.section, degraded=degraded,
+                                provenance=_provenance(plan))
     write_manifest(stage, final.to_json(), _files(final))
     publish(stage, out)
 
@@ -242,7 +267,8 @@ def _golden_section(golden: Golden) -> GoldenSection:
 
 
 def _report(plan: _Plan, out: Path, verification: Verification, files: Dict[str, int],
-            folder: Optional[Path] = None) -> ExportReport:
+            folder: Optional[Path] = None,
+            abstain: AbstainChoice = DISABLED) -> ExportReport:
     """What the export measured; the INT8 report is read from `folder` (default `out`)."""
     int8_report = None
     if plan.options.int8:
@@ -250,7 +276,16 @@ def _report(plan: _Plan, out: Path, verification: Verification, files: Dict[str,
     return ExportReport(out=out, files=files, parity=verification.rows,
                         seconds=time.perf_counter() - plan.started,
                         padding_invariance=verification.padding_invariance,
-                        warnings=verification.failures(), int8_report=int8_report)
+                        warnings=verification.failures() + abstain.warnings(),
+                        int8_report=int8_report)
+
+
+def _calibration_frames(splits: Splits, config: CalibrationConfig,
+                        folder: Optional[Path]) -> List[Path]:
+    """The training split's frames, or a folder of deployment crops' (--calib-data)."""
+    if folder is not None:
+        return folder_frames(folder, config.size, config.seed)
+    return select_frames(splits.train, config.size, config.seed)
 
 
 def _probe_frames(splits: Splits, seed: int) -> List[Path]:

@@ -7,6 +7,7 @@ checkpoint reproduces its calibration and golden.npz byte for byte.
 
 import random
 from collections import defaultdict
+from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -29,6 +30,19 @@ def interleave_by_label(records: Sequence[SequenceRecord], seed: int,
     rounds = max((len(m) for m in by_label.values()), default=0)
     return [by_label[label][i] for i in range(rounds) for label in sorted(by_label)
             if i < len(by_label[label])]
+
+
+def spread_frames(groups: Sequence[Sequence[Path]], size: int) -> List[Path]:
+    """At most `size` frames, every group (sequence, folder) giving its k-th frame before any
+    gives its (k+1)-th; a group's frames are spread over it by linspace. Each group gives at
+    most the smallest quota that lets all of them together reach `size`, so short groups
+    never starve the choice; fewer frames come back only when there are fewer in all."""
+    lengths = [len(g) for g in groups]
+    quota = -(-size // max(len(groups), 1))  # ceil
+    while sum(min(n, quota) for n in lengths) < size and quota < max(lengths, default=0):
+        quota += 1
+    picks = [[g[i] for i in linspace_indices(len(g), quota)] for g in groups]
+    return [seq[k] for k in range(quota) for seq in picks if k < len(seq)][:size]
 
 
 def golden_lengths(count: int, max_frames: int) -> List[int]:

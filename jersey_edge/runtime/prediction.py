@@ -1,7 +1,7 @@
 """What the recognizer returns, and how logits become one."""
 
 from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -11,7 +11,14 @@ from ..core.labels import BLANK, digits_to_number
 
 @dataclass(frozen=True)
 class Prediction:
-    number: int
+    """The model's reading of one sequence.
+
+    `number` is None ("no legible number") when `confidence` is below the recognizer's
+    abstain threshold; `best_guess` is the most likely number all the same, always set.
+    """
+
+    number: Optional[int]
+    best_guess: int
     confidence: float  # P(tens) * P(ones) of the chosen digits
     tens_probs: np.ndarray  # [11], index 10 = blank (single-digit number)
     ones_probs: np.ndarray  # [10]
@@ -25,9 +32,15 @@ class Prediction:
     def ones(self) -> int:
         return int(self.ones_probs.argmax())
 
+    @property
+    def abstained(self) -> bool:
+        return self.number is None
+
     def to_dict(self) -> Dict[str, Any]:
         return {
             "number": self.number,
+            "best_guess": self.best_guess,
+            "abstained": self.abstained,
             "confidence": round(self.confidence, 6),
             "tens": None if self.tens == BLANK else self.tens,
             "ones": self.ones,
@@ -57,17 +70,21 @@ def require_finite(values: np.ndarray, what: str) -> np.ndarray:
 
 
 def to_prediction(tens_logits: np.ndarray, ones_logits: np.ndarray, attention: np.ndarray,
-                  num_frames: int) -> Prediction:
-    """One row of head outputs -> Prediction (attention cut to the frames that were real)."""
+                  num_frames: int, abstain_below: float = 0.0) -> Prediction:
+    """One row of head outputs -> Prediction (attention cut to the frames that were real);
+    its number is None when the confidence is below `abstain_below` (0.0: never)."""
     require_finite(tens_logits, "tens scores")
     require_finite(ones_logits, "ones scores")
     attention = require_finite(attention[:num_frames], "attention")
     tens_probs = softmax(tens_logits.astype(np.float64)).astype(np.float32)
     ones_probs = softmax(ones_logits.astype(np.float64)).astype(np.float32)
     tens, ones = int(tens_probs.argmax()), int(ones_probs.argmax())
+    best_guess = digits_to_number(tens, ones)
+    confidence = float(tens_probs[tens]) * float(ones_probs[ones])
     return Prediction(
-        number=digits_to_number(tens, ones),
-        confidence=float(tens_probs[tens]) * float(ones_probs[ones]),
+        number=None if confidence < abstain_below else best_guess,
+        best_guess=best_guess,
+        confidence=confidence,
         tens_probs=tens_probs,
         ones_probs=ones_probs,
         attention=attention.astype(np.float32),

@@ -1,21 +1,24 @@
 """Recognizer: frames in, jersey number out, on whichever backend serves the artifacts."""
 
+import numbers
 import os
 import warnings
 from collections.abc import Sequence as SequenceABC
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..core.crops import CropRule
 from ..core.errors import DegradedPrecisionWarning, InputError
-from ..core.preprocess import Frame, preprocess_frames
+from ..core.preprocess import Frame, check_channel_order, preprocess_frames
 from ..core.sampling import linspace_indices
 from ..core.two_stage import Outputs, run_two_stage
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
 from .backends import BackendOptions, OnnxRuntimeOptions, open_backend
 from .backends.base import Session
 from .prediction import Prediction, require_finite, to_prediction
+from .stream import TrackStream
 
 
 class Recognizer:
@@ -25,33 +28,65 @@ class Recognizer:
     state between calls, so concurrent calls from several threads are safe (each backend
     session is itself thread-safe). After `close`, encoding, predicting and streaming raise
     InputError.
+
+    channel_order: how the colour channels of array frames are ordered, "rgb" or "bgr"
+    (OpenCV, Ultralytics and supervision); paths and PIL images are RGB whatever it says.
+    abstain_threshold: predictions less confident than this have number None; None takes
+    the threshold export calibrated into the manifest (none there: never abstain), 0.0
+    never abstains.
     """
 
     def __init__(self, manifest: Manifest, encoder: Session, head: Session, *,
-                 backend: str, precision: str) -> None:
+                 backend: str, precision: str, channel_order: str = "rgb",
+                 abstain_threshold: Optional[float] = None) -> None:
         self.manifest = manifest
         self.encoder = encoder
         self.head = head
         self.backend = backend
         self.precision = precision
         self.max_frames = manifest.max_frames
+        self.channel_order = check_channel_order(channel_order)
+        self.abstain_threshold = resolve_abstain_threshold(manifest, abstain_threshold)
         self._closed = False
 
     @classmethod
     def load(cls, artifacts: Union[str, Path], backend: str = "auto", precision: str = "fp32",
-             *, threads: int = 0, providers: Optional[Sequence[str]] = None) -> "Recognizer":
+             *, threads: int = 0, providers: Optional[Sequence[str]] = None,
+             channel_order: str = "rgb", abstain_threshold: Optional[float] = None,
+             warmup: bool = False) -> "Recognizer":
         """Read and verify manifest.json, then open both graphs on the chosen backend.
 
         backend: "auto" (TensorRT engines > ONNX Runtime with its best provider),
         "tensorrt" or "onnxruntime". threads: intra-op threads (0 = library default).
+        channel_order, abstain_threshold: see the class. warmup: run `warm_up` before
+        returning, so the first real frame is not the slow one.
         """
         manifest = load_manifest(artifacts)
+        # Checked before the (slow) graphs open, so a typo costs nothing.
+        check_channel_order(channel_order)
+        threshold = resolve_abstain_threshold(manifest, abstain_threshold)
         _warn_if_degraded(manifest, precision)
         options = BackendOptions(onnxruntime=OnnxRuntimeOptions(
             threads=threads, providers=tuple(providers) if providers else None))
         chosen = open_backend(backend, manifest, precision, options)
         encoder, head = chosen.open(manifest, precision)
-        return cls(manifest, encoder, head, backend=chosen.name, precision=precision)
+        recognizer = cls(manifest, encoder, head, backend=chosen.name, precision=precision,
+                         channel_order=channel_order, abstain_threshold=threshold)
+        if warmup:
+            try:
+                recognizer.warm_up()
+            except BaseException:
+                recognizer.close()
+                raise
+        return recognizer
+
+    def warm_up(self) -> None:
+        """One dummy sequence of one frame at the input size through encoder and head: the
+        backend's lazy start (memory arenas, kernel choice, GPU contexts) is paid here, not
+        by the first real frame. Keeps nothing: no stream or cache sees it."""
+        cfg = self.manifest.preprocess
+        run_two_stage(self, np.zeros((1, 3, cfg.height, cfg.width), np.float32), [1],
+                      self.max_frames)
 
     @property
     def device(self) -> str:
@@ -89,7 +124,7 @@ class Recognizer:
         if len(frames) == 0:
             raise InputError("a sequence needs at least one frame")
         chosen = [frames[i] for i in linspace_indices(len(frames), self.max_frames)]
-        return preprocess_frames(chosen, self.manifest.preprocess)
+        return preprocess_frames(chosen, self.manifest.preprocess, self.channel_order)
 
     def predict(self, frames: Sequence[Frame]) -> Prediction:
         return self.predict_batch([frames])[0]
@@ -111,7 +146,8 @@ class Recognizer:
         tens, ones, attention = run_two_stage(self, np.concatenate(sequences), lengths,
                                               self.max_frames)
         return [
-            to_prediction(tens[i], ones[i], attention[i], n) for i, n in enumerate(lengths)
+            to_prediction(tens[i], ones[i], attention[i], n, self.abstain_threshold)
+            for i, n in enumerate(lengths)
         ]
 
     def _sampled(self, frames: np.ndarray) -> np.ndarray:
@@ -126,13 +162,18 @@ class Recognizer:
             raise InputError("a preprocessed sequence needs at least one frame")
         return frames[linspace_indices(len(frames), self.max_frames)]
 
-    def stream(self, window: Optional[int] = None, max_tracks: int = 256) -> Any:
-        """Per-track streaming: each new frame is encoded once, only the head re-runs."""
-        from .stream import TrackStream
+    def stream(self, window: Optional[int] = None, max_tracks: int = 256, *,
+               channel_order: Optional[str] = None,
+               crop_rule: Optional[CropRule] = None) -> TrackStream:
+        """Per-track streaming: each new frame is encoded once, only the head re-runs.
 
+        channel_order: of the stream's array frames (None: this recognizer's); crop_rule:
+        how `update_from_detections` cuts boxes (None: the training crops' rule).
+        """
         self._require_open()
         return TrackStream(self, window=self.max_frames if window is None else window,
-                           max_tracks=max_tracks)
+                           max_tracks=max_tracks, channel_order=channel_order,
+                           crop_rule=crop_rule)
 
     def _require_open(self) -> None:
         if self._closed:
@@ -151,6 +192,19 @@ class Recognizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def resolve_abstain_threshold(manifest: Manifest, override: Optional[float]) -> float:
+    """The confidence below which predictions abstain: `override` when given (0.0: never),
+    else the manifest's calibrated threshold (ArtifactError if malformed; none: never)."""
+    if override is None:
+        section = manifest.abstain
+        return 0.0 if section is None else float(section.threshold)
+    if (isinstance(override, bool) or not isinstance(override, numbers.Real)
+            or not 0.0 <= override <= 1.0):
+        raise InputError(f"abstain_threshold must be a confidence from 0 to 1 (0 never "
+                         f"abstains) or None for the manifest's, got {override!r}")
+    return float(override)
 
 
 def _require_ordered(items: object, what: str, of: str) -> None:

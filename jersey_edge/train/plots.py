@@ -1,10 +1,12 @@
-"""Confusion matrices of the two digit heads: where tens-vs-blank and ones errors sit."""
+"""Confusion matrices of the two digit heads (where tens-vs-blank and ones errors sit), and
+the coverage/accuracy trade-off of abstaining below a confidence threshold."""
 
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
+from ..core.abstain import CoverageCurve
 from ..core.fileio import atomic_path
 from ..core.labels import BLANK
 from .inference import LabelledLogits
@@ -45,3 +47,39 @@ def plot_confusions(logits: LabelledLogits, out_dir: Path, *, prefix: str) -> Di
         plt.close(fig)
         written[name] = str(target)
     return written
+
+
+def plot_coverage(curve: CoverageCurve, out_dir: Path, *, prefix: str,
+                  threshold: Optional[float] = None) -> str:
+    """Accuracy against coverage (left) and both against the threshold (right), with the
+    abstain threshold marked where there is one; returns the PNG's path. A threshold between
+    two candidates accepts what the higher one accepts, hence the steps to the left."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (trade, by_threshold) = plt.subplots(1, 2, figsize=(10, 4))
+    trade.plot(100 * curve.coverage, 100 * curve.accuracy)
+    trade.set_xlabel("coverage % (sequences answered)")
+    trade.set_ylabel("accuracy % of answered")
+    by_threshold.plot(curve.thresholds, 100 * curve.coverage, label="coverage",
+                      drawstyle="steps-pre")
+    by_threshold.plot(curve.thresholds, 100 * curve.accuracy, label="accuracy",
+                      drawstyle="steps-pre")
+    by_threshold.set_xlabel("confidence threshold (abstain below)")
+    by_threshold.set_ylabel("%")
+    if threshold is not None:
+        by_threshold.axvline(threshold, color="grey", linestyle="--",
+                             label=f"threshold {threshold:.3f}")
+    by_threshold.legend(loc="lower left")
+    for ax in (trade, by_threshold):
+        ax.set_ylim(0, 102)
+        ax.grid(alpha=0.3)
+    fig.suptitle("abstaining below a confidence threshold")
+    fig.tight_layout()
+    target = Path(out_dir) / f"{prefix}_coverage.png"
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return str(target)

@@ -66,7 +66,7 @@ def test_runtime_serves_every_precision_on_cpu(exported, precision: str) -> None
                          providers=["CPUExecutionProvider"]) as rec:
         predictions = rec.predict_preprocessed(sequences)
     assert len(predictions) == len(sequences)
-    assert all(0 <= p.number <= 99 for p in predictions)
+    assert all(0 <= p.best_guess <= 99 for p in predictions)
 
 
 def test_every_graph_passes_the_full_checker(exported) -> None:

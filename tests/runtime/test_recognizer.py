@@ -36,7 +36,7 @@ def test_fp32_logits_match_pytorch_golden(rec, exported):
 
 def test_prediction_fields(rec, sequences):
     p = rec.predict(sequences[0])
-    assert 0 <= p.number <= 99 and 0.0 < p.confidence <= 1.0
+    assert 0 <= p.best_guess <= 99 and 0.0 < p.confidence <= 1.0
     assert p.tens_probs.shape == (11,) and p.ones_probs.shape == (10,)
     assert p.attention.shape == (len(sequences[0]),)
     assert abs(p.attention.sum() - 1) < 1e-5
@@ -153,4 +153,4 @@ def test_predict_cli_json(exported):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout.strip())
-    assert line["sequence"] == str(folder) and 0 <= line["number"] <= 99
+    assert line["sequence"] == str(folder) and 0 <= line["best_guess"] <= 99

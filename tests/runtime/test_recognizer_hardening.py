@@ -184,7 +184,7 @@ def test_every_public_method_refuses_a_closed_recognizer(closed, rec, frames):
 
 def test_context_manager_closes_once_and_for_all(exported, frames):
     with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as recognizer:
-        assert 0 <= recognizer.predict(frames[:2]).number <= 99
+        assert 0 <= recognizer.predict(frames[:2]).best_guess <= 99
     recognizer.close()
     with pytest.raises(InputError, match="closed"):
         recognizer.predict(frames[:2])

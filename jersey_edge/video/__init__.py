@@ -1,0 +1,1 @@
+"""Video: MOT tracks files, reading and writing clips, numbers per track, synthetic clips."""

@@ -1,0 +1,159 @@
+"""A video and a tracker's boxes -> one jersey number per track, through the streaming runtime.
+
+Each video frame's boxes go through `TrackStream.update_from_detections`: every player of
+the frame is encoded in one batch, each track's frame once. The stream answers over a
+track's last `window` frames at every step; a track longer than that keeps the most
+confident of those answers (the stretch where the number was most legible), and reports no
+number when even that one falls below the model's abstain threshold.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from ..core.errors import InputError
+from ..runtime.prediction import Prediction
+from .annotate import draw_tracks
+from .mot import TrackBox, boxes_by_frame
+from .reader import VideoReader, VideoWriter
+
+
+@dataclass
+class TrackResult:
+    """What one track reads as, and where in the video it was seen."""
+
+    track_id: int
+    first_frame: int
+    last_frame: int
+    frames_seen: int = 0
+    best: Optional[Prediction] = None
+
+    def update(self, frame: int, prediction: Prediction) -> None:
+        self.last_frame = frame
+        self.frames_seen += 1
+        if self.best is None or prediction.confidence > self.best.confidence:
+            self.best = prediction
+
+    @property
+    def label(self) -> str:
+        """What the annotation shows: the number, or '?' while none is legible."""
+        number = None if self.best is None else self.best.number
+        return "?" if number is None else str(number)
+
+    def to_dict(self) -> Dict[str, Any]:
+        best = self.best
+        return {
+            "track_id": self.track_id,
+            "number": None if best is None else best.number,
+            "best_guess": None if best is None else best.best_guess,
+            "confidence": None if best is None else round(best.confidence, 6),
+            "frames_seen": self.frames_seen,
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+        }
+
+
+@dataclass
+class TrackingRun:
+    tracks: Dict[int, TrackResult]
+    video_frames: int
+    seconds: float
+    boxes_used: int  # boxes that were cropped and encoded
+    boxes_skipped: int  # boxes outside the frame, too small, or past the video's end
+    fps_video: float
+    accuracy: Optional[Dict[str, Any]] = field(default=None)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.video_frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "tracks": [self.tracks[t].to_dict() for t in sorted(self.tracks)],
+            "video_frames": self.video_frames,
+            "seconds": round(self.seconds, 3),
+            "frames_per_second": round(self.frames_per_second, 2),
+            "boxes_used": self.boxes_used,
+            "boxes_skipped": self.boxes_skipped,
+            "accuracy": self.accuracy,
+        }
+
+
+def track_video(recognizer: Any, video: Path, boxes: Sequence[TrackBox], *,
+                window: Optional[int] = None, annotate: Optional[Path] = None,
+                progress: bool = True) -> TrackingRun:
+    """Run the streaming recognizer over `video` with the tracker's `boxes` (MOT frames are
+    1-based); with `annotate`, also write the video with boxes and numbers drawn."""
+    by_frame = boxes_by_frame(boxes)
+    stream = recognizer.stream(window=window)
+    tracks: Dict[int, TrackResult] = {}
+    used = frames = 0
+    started = time.perf_counter()
+    with VideoReader(video) as reader:
+        info = reader.info
+        writer = (VideoWriter(annotate, width=info.width, height=info.height, fps=info.fps)
+                  if annotate is not None else None)
+        try:
+            for index, rgb in enumerate(tqdm(reader.frames(), total=info.frames, unit="frame",
+                                             desc="track", disable=not progress), start=1):
+                frames = index
+                used += _step(stream, tracks, index, rgb, by_frame.get(index, []))
+                if writer is not None:
+                    writer.write(draw_tracks(rgb, by_frame.get(index, []), tracks))
+        except BaseException:
+            if writer is not None:
+                writer.close(failed=True)
+            raise
+        if writer is not None:
+            writer.close()
+    return TrackingRun(tracks=tracks, video_frames=frames,
+                       seconds=time.perf_counter() - started, boxes_used=used,
+                       boxes_skipped=len(boxes) - used, fps_video=info.fps)
+
+
+def _step(stream: Any, tracks: Dict[int, TrackResult], index: int, rgb: np.ndarray,
+          here: List[TrackBox]) -> int:
+    """One video frame through the stream; returns how many of its boxes were encoded."""
+    if not here:
+        return 0
+    predictions = stream.update_from_detections(
+        rgb, np.array([b.xyxy for b in here], np.float64), [b.track_id for b in here])
+    for track_id, prediction in predictions.items():
+        result = tracks.setdefault(track_id, TrackResult(track_id, index, index))
+        result.update(index, prediction)
+    return len(predictions)
+
+
+def score(run: TrackingRun, truth: Mapping[int, int]) -> Dict[str, Any]:
+    """Per-track accuracy against the true numbers: a track that reads no number counts as
+    wrong (it answered nothing), and is also counted on its own."""
+    judged = [t for t in run.tracks.values() if t.track_id in truth]
+    correct = sum(t.best is not None and t.best.number == truth[t.track_id] for t in judged)
+    abstained = sum(t.best is None or t.best.number is None for t in judged)
+    return {"tracks": len(judged), "correct": correct, "abstained": abstained,
+            "accuracy": round(correct / len(judged), 4) if judged else None,
+            "tracks_without_truth": len(run.tracks) - len(judged)}
+
+
+def read_truth(path: Path) -> Dict[int, int]:
+    """True numbers per track id from a JSON object: {id: number}, or such an object under
+    "numbers" (as synth-video's clip.json holds it). Ids are read as the tracks file's ints."""
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such truth file") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} is not a readable JSON file ({exc})") from None
+    numbers = data.get("numbers", data) if isinstance(data, dict) else None
+    try:
+        truth = {int(k): int(v) for k, v in numbers.items()} if isinstance(numbers, dict) else None
+    except (TypeError, ValueError):
+        truth = None
+    if not truth or not all(0 <= n <= 99 for n in truth.values()):
+        raise InputError(f"{path} must map track ids to numbers 0-99, e.g. {{\"3\": 17}}")
+    return truth
