@@ -1,7 +1,9 @@
 """The `jersey-edge` command line: thin wrappers over keyword-only library functions.
 
 Every library error is a `JerseyEdgeError`; `main` turns it into one line on stderr and
-exit code 2. Anything else is a bug: one line and exit code 3. Ctrl-C: one line and 130.
+exit code 2, and so does `_Commands` with usage errors (an unknown option, a value outside
+an option's choices). Anything else is a bug: one line and exit code 3. Ctrl-C: one line
+and 130.
 --debug shows the traceback instead of the one line. Heavy modules are imported inside
 commands so `jersey-edge --help` and `predict` stay fast and torch-free.
 """
@@ -11,7 +13,7 @@ import logging
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, NoReturn, Optional, Tuple, Union
 
 import typer
 from PIL import Image
@@ -19,6 +21,11 @@ from typer.core import TyperGroup
 from typing_extensions import Annotated
 
 from .core.errors import DegradedExportError, InputError, JerseyEdgeError
+
+try:  # typer vendors click from 0.26 on
+    from typer._click.exceptions import UsageError
+except ImportError:  # older typer runs on click itself
+    from click.exceptions import UsageError  # type: ignore[assignment, no-redef]
 
 if TYPE_CHECKING:
     from .runtime.prediction import Prediction
@@ -32,20 +39,36 @@ PREDICT_CHUNK = 32  # sequence folders decoded and encoded together: bounds pred
 
 class _Commands(TyperGroup):
     """The root command group: Ctrl-C inside a command ends in one line and exit 130
-    (typer would exit 130 without a word)."""
+    (typer would exit 130 without a word); a usage error, the root's or a command's, in one
+    line and exit 2 (typer would draw a box around it, under the usage)."""
+
+    def parse_args(self, ctx: Any, args: List[str]) -> List[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except UsageError as exc:
+            _usage_error(exc)
+
+
+def _usage_error(exc: Any) -> NoReturn:
+    if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: typer shows the help
+        raise exc
+    where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    _fail(f"{exc.format_message().rstrip('.')}{where}", exc.exit_code)
 
 
 app = typer.Typer(
     cls=_Commands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     help="Train, export, run and benchmark a temporal jersey-number recognizer.",
 )
 data_app = typer.Typer(no_args_is_help=True, help="Synthesize and inspect datasets.")
@@ -55,14 +78,36 @@ DataRoot = Annotated[Path, typer.Option("--data-root", help="Dataset folder.")]
 RunDir = Annotated[Path, typer.Option("--save-dir", help="Training run folder.")]
 Checkpoint = Annotated[Path, typer.Option("--checkpoint", help="Checkpoint to use.")]
 Artifacts = Annotated[Path, typer.Option("--artifacts", help="Export folder.")]
-Backend = Annotated[str, typer.Option("--backend", help="auto, onnxruntime or tensorrt.")]
-Precision = Annotated[str, typer.Option("--precision", help="fp32, fp16 or int8.")]
+# The choices of each choice option, as --help lists them and parsing checks them (the
+# commands receive the plain strings); tests/test_cli_choices.py holds each to the library's
+# own list, which the CLI does not import: --help stays fast.
+BackendName = Literal["auto", "tensorrt", "onnxruntime"]
+PrecisionName = Literal["fp32", "fp16", "int8"]
+PresetName = Literal["demo", "full"]
+DeviceName = Literal["auto", "cpu", "cuda"]
+SplitName = Literal["train", "val", "test"]
+CalibMethod = Literal["percentile", "minmax", "entropy"]
+
+Backend = Annotated[BackendName, typer.Option(
+    "--backend", help="auto: TensorRT engines where built, else ONNX Runtime.")]
+Precision = Annotated[PrecisionName, typer.Option("--precision", help="Graphs to run.")]
 Threads = Annotated[int, typer.Option("--threads", help="Intra-op threads (0 = default).")]
+
+
+def _show_version(show: bool) -> None:
+    if show:
+        from .checks import package_version
+
+        typer.echo(f"jersey-edge {package_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the version and exit.")] = False,
 ) -> None:
     # Only our own logger speaks at INFO: libraries (onnxscript, ORT quantization) stay at
     # their WARNING default instead of flooding the terminal.
@@ -130,12 +175,17 @@ def data_preview(
 def train(
     data_root: DataRoot = DEFAULT_DATA,
     save_dir: RunDir = DEFAULT_RUN,
-    preset: Annotated[str, typer.Option("--preset", help="demo (15 min on CPU) or full.")] = "demo",
+    preset: Annotated[PresetName, typer.Option(
+        "--preset", help="demo: 15 min on a CPU; full: the full recipe.")] = "demo",
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the preset.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        "--batch-size", help="The global batch: under torchrun each process takes batch "
+        "size / processes (it must divide evenly).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Loader processes.")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[DeviceName, typer.Option(
+        "--device", help="auto: cuda where torch sees a GPU; under torchrun cuda is "
+        "cuda:LOCAL_RANK.")] = "auto",
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue from last.pt with its recipe; --epochs then sets a new "
         "total (not fewer than already run).")] = False,
@@ -147,7 +197,8 @@ def train(
         "--online-sequences", help="Sequences rendered per epoch (default: as many as the "
         "training split).")] = None,
 ) -> None:
-    """Train the recognizer (EfficientNet-Lite0 + bi-GRU) on a dataset folder."""
+    """Train the recognizer (EfficientNet-Lite0 + bi-GRU) on a dataset folder; on several
+    GPUs: torchrun --nproc_per_node N -m jersey_edge train ..."""
     from .train.config import preset as make_preset
     from .train.loop import train as run_training
 
@@ -156,6 +207,8 @@ def train(
                          workers=workers, online_sequences=online_sequences, **online)
     result = run_training(data_root, save_dir, config=config, resume=resume, epochs=epochs,
                           device=device, on_epoch=typer.echo)
+    if not result.main_process:  # torchrun's other ranks: rank 0 reports
+        return
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "
                f"{result.best_epoch + 1}; {result.epochs_run} epochs in {result.seconds:.0f}s; "
                f"checkpoint {save_dir / 'best.pt'}")
@@ -167,7 +220,7 @@ def evaluate(
     data_root: Annotated[
         Optional[Path], typer.Option("--data-root", help="Dataset (default: the checkpoint's).")
     ] = None,
-    split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "test",
+    split: Annotated[SplitName, typer.Option("--split", help="Split to evaluate.")] = "test",
     max_frames: Annotated[
         Optional[int], typer.Option("--max-frames", help="1 = single-frame (anchor) baseline.")
     ] = None,
@@ -209,9 +262,10 @@ def export(
     int8: Annotated[bool, typer.Option("--int8", help="Also write calibrated INT8 encoders.")] = (
         False
     ),
-    calib_size: Annotated[int, typer.Option("--calib-size", help="Calibration frames.")] = 256,
+    calib_size: Annotated[int, typer.Option(
+        "--calib-size", help="INT8 calibration frames (a warning below 300).")] = 500,
     calib_method: Annotated[
-        str, typer.Option("--calib-method", help="percentile, minmax or entropy.")
+        CalibMethod, typer.Option("--calib-method", help="How INT8 ranges are measured.")
     ] = "percentile",
     calib_data: Annotated[
         Optional[Path], typer.Option("--calib-data",
@@ -293,10 +347,12 @@ def bench(
         "1,4,8,16"
     ),
     backends: Annotated[
-        Optional[str], typer.Option("--backends", help="Comma list; default: all available.")
+        Optional[str], typer.Option(
+            "--backends", help="Comma list of tensorrt, onnxruntime; default: all available.")
     ] = None,
     precisions: Annotated[
-        Optional[str], typer.Option("--precisions", help="Comma list; default: all exported.")
+        Optional[str], typer.Option(
+            "--precisions", help="Comma list of fp32, fp16, int8; default: all exported.")
     ] = None,
     frames: Annotated[Optional[int], typer.Option(
         "--frames", help="Frames per sequence (default: the model's max_frames).")] = None,
@@ -330,6 +386,28 @@ def bench(
         if target is not None:
             write(report, target)
             typer.echo(f"wrote {target}")
+
+
+@app.command()
+def triton(
+    out: Annotated[Path, typer.Option("--out", help="Model repository folder to write.")],
+    artifacts: Artifacts = DEFAULT_ARTIFACTS,
+    precision: Precision = "fp32",
+    max_batch: Annotated[int, typer.Option(
+        "--max-batch", help="Sequences per head batch; the encoder batches max-batch x "
+                            "max_frames frames (engines: build with --max-sequences >= it).")] = 16,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+) -> None:
+    """Write a Triton Inference Server model repository (encoder, head, ensembles)."""
+    from .export.triton import TritonRepositoryConfig, write_repository
+
+    repository = write_repository(TritonRepositoryConfig(
+        artifacts=artifacts, out=out, precision=precision, max_sequences=max_batch,
+        force=force))
+    for model in repository.models:
+        typer.echo(f"{model.name}\t{model.platform}\t{model.source or 'written by jersey-edge'}")
+    typer.echo(f"wrote {len(repository.models)} models ({repository.precision}) to "
+               f"{repository.out}")
 
 
 @app.command()
@@ -417,6 +495,17 @@ def predict(
         raise typer.Exit(code=2)
 
 
+@app.command("checks")
+def checks_command(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead.")] = False,
+) -> None:
+    """Library versions, CPU features for INT8 and the GPU: what this machine offers."""
+    from .checks import run_checks
+
+    report = run_checks()
+    typer.echo(json.dumps(report.to_dict(), indent=1) if as_json else "\n".join(report.lines()))
+
+
 # A folder's prediction, or the message saying why it has none.
 Outcome = Union["Prediction", str]
 
@@ -487,11 +576,17 @@ def _int_list(text: Optional[str], option: str) -> Optional[List[int]]:
         raise InputError(f"{option} takes comma-separated integers, got {text!r}") from None
 
 
+def _one_line_warning(message: Any, category: Any, *_: Any, **__: Any) -> str:
+    return f"warning: {_one_line(str(message))}\n"
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     # Our own pixel limit refuses such frames with one line; Pillow's warning would be a second.
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    # A library warning (e.g. loading a degraded export) is one line, like errors are.
+    warnings.formatwarning = _one_line_warning
     try:
         app(args=args, standalone_mode=True)
     except JerseyEdgeError as exc:

@@ -123,3 +123,12 @@ def test_predict_json_never_prints_nan(exported, capsys, monkeypatch):
     strict = [json.loads(line, parse_constant=raiser(ValueError("NaN"))) for line in
               out.splitlines()]
     assert [row["sequence"] for row in strict] == [str(folders[1])]
+
+
+def test_library_warnings_print_as_one_line():
+    from jersey_edge.cli import _one_line_warning
+
+    text = _one_line_warning(UserWarning("int8 misses its target\nsee manifest.json"),
+                             UserWarning, "cli.py", 376, "source line shown by default")
+    assert text.startswith("warning: int8 misses its target") and text.count("\n") == 1
+    assert "cli.py" not in text and "source line" not in text

@@ -22,7 +22,7 @@ from .macs import count_macs
 from .measure import RowTiming, time_rows
 from .options import check_options
 from .ratios import best_runtime, compute_ratios, noisy
-from .report import BenchReport, Row
+from .report import BenchReport, Row, engine_records
 from .runners import Runner, RuntimeRunner, label, open_runtime_runners
 from .sgemm import SgemmPeak, SgemmProbe
 from .sources import Reference, open_reference, test_records
@@ -77,6 +77,7 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
     notes += noisy(ratios)
     return BenchReport(
         system=describe(threads, sgemm.peak if sgemm else None),
+        engines=engine_records(manifest),
         rows=rows,
         streaming=streaming.to_dict() if streaming else None,
         decode_path=decode.to_dict() if decode else None,

@@ -4,7 +4,7 @@ Both draw from the same column list and summary lines, so they never disagree.
 """
 
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from rich.table import Table
 
@@ -39,6 +39,24 @@ def cells(row: Row) -> List[str]:
     return [fmt(getattr(row, attribute)) for _, attribute, fmt in COLUMNS]
 
 
+def engine_lines(report: BenchReport) -> List[str]:
+    """One line per TensorRT engine the manifest describes: where and how it was built,
+    which the engine rows' numbers hold only for."""
+    return [f"{name}: {describe_engine(record)}" for name, record in report.engines.items()]
+
+
+def describe_engine(record: Dict[str, Any]) -> str:
+    typing = "strongly typed" if record["strongly_typed"] else (
+        "weakly typed (" + (", ".join(record["flags"]) or "fp32") + ")")
+    if record["calibration_cache"]:
+        typing += " from calibration.cache"
+    batches = ", ".join(f"{name} {ranges['min'][0]}-{ranges['max'][0]} (opt {ranges['opt'][0]})"
+                        for name, ranges in record["profile"].items())
+    return (f"TensorRT {record['tensorrt']} on {record['gpu']} (compute "
+            f"{record['compute_capability']}), {typing}, batch {batches}, workspace "
+            f"{record['workspace_mb']} MiB, built {record['built']}")
+
+
 def summary_lines(report: BenchReport) -> List[str]:
     """Everything that is not a row: inputs, streaming, ratios, notes. One fact per line."""
     lines = [f"{key}: {value}" for key, value in report.inputs.items()]
@@ -68,8 +86,9 @@ def summary_lines(report: BenchReport) -> List[str]:
 def render_table(report: BenchReport) -> Table:
     """The rows as a rich table; inputs, streaming, ratios and notes in its caption."""
     system = report.system
-    title = (f"jersey-edge bench - {system.get('cpu')} ({system.get('usable_cores')} cores"
-             f"{', GPU ' + system['gpu'] if system.get('gpu') else ''})")
+    title = "\n".join([f"jersey-edge bench - {system.get('cpu')} ({system.get('usable_cores')} "
+                       f"cores{', GPU ' + system['gpu'] if system.get('gpu') else ''})",
+                       *engine_lines(report)])
     table = Table(title=title, caption="\n".join(summary_lines(report)), caption_justify="left")
     for header, attribute, _ in COLUMNS:
         numeric = attribute not in ("backend", "precision")
@@ -94,6 +113,9 @@ def _md(value: Any) -> str:
 def write_markdown(report: BenchReport, path: Path) -> Path:
     lines = ["# jersey-edge benchmark", "", "## System", ""]
     lines += [f"- **{key}**: {_md(value)}" for key, value in report.system.items()]
+    if report.engines:
+        lines += ["", "## TensorRT engines", ""]
+        lines += [f"- {_md(line)}" for line in engine_lines(report)]
     lines += ["", "## Settings", ""]
     lines += [f"- **{key}**: {_md(value)}" for key, value in report.settings.items()]
     lines += ["", "## Results", "", "Times per batch (encoder + head), p50 unless named; "

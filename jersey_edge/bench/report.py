@@ -1,8 +1,9 @@
 """What a benchmark run produced, and its JSON form.
 
-The JSON is the contract (`{"system", "rows", "streaming", "decode_path", "ratios", ...}`,
-one row object per backend x precision x batch); the table, Markdown and plot are views of
-it.
+The JSON is the contract (`{"system", "engines", "rows", "streaming", "decode_path",
+"ratios", ...}`, one row object per backend x precision x batch; "engines" the manifest's
+records of the TensorRT engines, how and where they were built); the table, Markdown and
+plot are views of it.
 """
 
 import json
@@ -13,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from ..core.fileio import atomic_write_text
+from ..runtime.artifacts import Manifest
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,13 @@ class BenchReport:
     inputs: Dict[str, Any] = field(default_factory=dict)  # where inputs and parity come from
     settings: Dict[str, Any] = field(default_factory=dict)  # warm-up, duration, batches, ...
     notes: List[str] = field(default_factory=list)  # skipped rows and why, caveats
+    # engine file -> its manifest record (artifacts.EngineRecord as JSON); empty: none built
+    engines: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return {
             "system": self.system,
+            "engines": self.engines,
             "settings": self.settings,
             "inputs": self.inputs,
             "rows": [asdict(row) for row in self.rows],
@@ -101,6 +106,11 @@ class BenchReport:
     def configs(self) -> List[str]:
         """Backend/precision labels in row order, each once."""
         return list(dict.fromkeys(row.config for row in self.rows))
+
+
+def engine_records(manifest: Manifest) -> Dict[str, Dict[str, Any]]:
+    """The manifest's engine records, as the report keeps them."""
+    return {name: record.to_json() for name, record in manifest.engines.items()}
 
 
 def write_json(report: BenchReport, path: Path) -> Path:

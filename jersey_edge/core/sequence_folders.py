@@ -41,7 +41,7 @@ def sequence_frames(folder: Path) -> List[Path]:
     return frames or [anchor]  # type: ignore[list-item]
 
 
-def subfolders(folder: Path, skipped: Counter[str]) -> List[Path]:
+def subfolders(folder: Path, skipped: Counter) -> List[Path]:
     """`folder`'s sub-folders, sorted; an unreadable folder is counted in `skipped`, not fatal
     (dataset discovery reports every skip at the end)."""
     try:

@@ -5,7 +5,9 @@ A fixed folder of ~18 sequences per label is what limits accuracy on the default
 of (seed, epoch, index), like `SequenceDataset`'s augmentation, so runs, resumes and worker
 counts reproduce it exactly. Labels are the training split's, each as often (index modulo the
 label count, order shuffled by the loader), so held-out combinations stay held out. Items
-come out as `SequenceDataset` items, through its augmentation and preprocessing.
+come out as `SequenceDataset` items, through its augmentation and preprocessing. Under
+torchrun each process renders only the indices its sampler deals it (train/distributed.py):
+an index renders the same pixels in any process.
 """
 
 import io

@@ -30,7 +30,7 @@ from ..core.preprocess import DECODE_ERRORS, PreprocessConfig, open_frame, prepr
 from ..core.sequence_folders import FRAME_SUFFIXES, frame_sort_key
 from ..data.discovery import SequenceRecord
 from ..runtime.artifacts import FRAMES
-from .selection import interleave_by_label, spread_frames
+from .selection import frames_by_label, spread_frames
 
 CALIB_METHODS = ("entropy", "percentile", "minmax")
 
@@ -67,14 +67,14 @@ class CalibrationConfig:
 def select_frames(records: Sequence[SequenceRecord], size: int, seed: int) -> List[Path]:
     """`size` frames spread over labels, then sequences, then positions within a sequence.
 
-    Labels are visited round-robin (so no label dominates), sequences within a label in a
-    seeded order, and a sequence contributes a second frame only after every sequence has
-    given one. Same records + size + seed -> same frames, in the same order.
+    Every label gets the same share of frames (so no label dominates, however many
+    sequences it has), sequences within a label come in a seeded order, and a sequence
+    contributes a second frame only after every sequence of its label has given one (see
+    `selection.frames_by_label`). Same records + size + seed -> same frames, in the same order.
     """
     if not records:
         raise InputError("the training split is empty: nothing to calibrate INT8 on")
-    order = interleave_by_label(records, seed, "calibration")
-    frames = spread_frames([r.frames for r in order], size)
+    frames = frames_by_label(records, size, seed, "calibration")
     if len(frames) < size:
         raise InputError(f"calibration size {size} asks for more frames than the training split "
                          f"holds ({len(frames)}); use a smaller --calib-size")

@@ -4,8 +4,11 @@ It lets a device without torch (a Jetson) verify its engines against the model t
 exported. Arrays (B sequences, T = max_frames):
   frames [B,T,3,H,W] float32 (zero right-padded), mask [B,T] float32 (1 = real frame),
   lengths [B], labels [B] (jersey numbers), tens [B] / ones [B] (digit targets),
-  tens_logits [B,11], ones_logits [B,10], attention [B,T] (PyTorch FP32),
+  embeddings [B,T,E] (the encoder's, zero right-padded: the head's input),
+  tens_logits [B,11], ones_logits [B,10], attention [B,T] (all PyTorch FP32),
   sequences [B] (dataset-relative sequence ids).
+The embeddings let each part be checked on its own (the Polygraphy files, see
+`polygraphy_golden`).
 Lengths are spread from T down to 1 so padding is exercised. The file is written with fixed
 zip timestamps, so the same checkpoint and test split give the same bytes.
 """
@@ -37,6 +40,7 @@ class Golden:
     labels: np.ndarray
     tens: np.ndarray
     ones: np.ndarray
+    embeddings: np.ndarray
     tens_logits: np.ndarray
     ones_logits: np.ndarray
     attention: np.ndarray
@@ -63,7 +67,7 @@ def build_golden(records: Sequence[SequenceRecord], reference: TwoStage, *,
     return Golden(
         frames=frames, mask=mask, lengths=np.array(lengths, dtype=np.int64),
         labels=np.array([r.label for r in chosen], dtype=np.int64),
-        tens=digits[:, 0], ones=digits[:, 1],
+        tens=digits[:, 0], ones=digits[:, 1], embeddings=embeddings,
         tens_logits=tens_logits, ones_logits=ones_logits, attention=attention,
         sequences=np.array([r.sequence for r in chosen], dtype=str),
     )

@@ -15,6 +15,7 @@ the runtime warns on load.
 
 import dataclasses
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -53,19 +54,25 @@ from .golden import Golden, build_golden, write_golden
 from .int8 import build_int8
 from .manifest_body import manifest_body, provenance
 from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
+from .polygraphy_golden import FILE_NAMES as POLYGRAPHY_FILES
+from .polygraphy_golden import write_polygraphy_golden
 from .report import ExportReport
 from .sensitivity import MixedPrecisionConfig
 from .verify import Verification, verify_export
 
 SCRATCH = ".scratch"
 PROBE_FRAMES = 48
+# INT8 ranges from fewer calibration frames than this move with the frames drawn.
+MIN_CALIB_FRAMES = 300
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     fp16: bool = False
     int8: bool = False
-    calib_size: int = 256
+    calib_size: int = 500  # frames; below MIN_CALIB_FRAMES export warns
     calib_method: str = "percentile"
     calib_data: Optional[Path] = None  # a folder of deployment crops; None: the training split
     golden_size: int = 24
@@ -102,6 +109,7 @@ class _Plan:
     reference: TorchTwoStage
     options: ExportOptions
     started: float
+    warnings: List[str]
 
 
 @dataclass
@@ -142,19 +150,32 @@ def _plan(checkpoint: Path, data_root: Optional[Path], options: ExportOptions) -
     calib_frames = _calibration_frames(splits, calibration, options.calib_data) \
         if options.int8 else []
     probe_frames = _probe_frames(splits, record.seed) if options.int8 else []
+    warnings = _calibration_warnings(options)
+    for warning in warnings:
+        _log.warning("%s", warning)
     return _Plan(checkpoint=checkpoint, loaded=loaded, data_root=root, splits=splits,
                  calibration=calibration, calib_frames=calib_frames, probe_frames=probe_frames,
                  reference=TorchTwoStage(loaded.model.encoder, loaded.model.head),
-                 options=options, started=started)
+                 options=options, started=started, warnings=warnings)
+
+
+def _calibration_warnings(options: ExportOptions) -> List[str]:
+    if not options.int8 or options.calib_size >= MIN_CALIB_FRAMES:
+        return []
+    return [f"calibration: {options.calib_size} frames (--calib-size) is below "
+            f"{MIN_CALIB_FRAMES}; INT8 ranges from so few frames depend on which ones were "
+            f"drawn: calibrate on {ExportOptions.calib_size} or more"]
 
 
 def _graphs_step(plan: _Plan, stage: Path) -> _Graphs:
-    """FP32 encoder and head, golden.npz, and the FP16 graphs when asked."""
+    """FP32 encoder and head, golden.npz (and as Polygraphy's JSON), and the FP16 graphs
+    when asked."""
     loaded = plan.loaded
     golden = build_golden(plan.splits.test, plan.reference, preprocess=loaded.preprocess,
                           max_frames=loaded.max_frames, size=plan.options.golden_size,
                           seed=plan.loaded.record.seed)
     write_golden(golden, stage / GOLDEN)
+    write_polygraphy_golden(golden, stage)
     encoder = export_encoder(loaded.model.encoder, stage / onnx_name("encoder", "fp32"),
                              loaded.preprocess)
     head = export_head(loaded.model.head, stage / onnx_name("head", "fp32"),
@@ -252,7 +273,7 @@ def _publish_step(plan: _Plan, stage: Path, out: Path, body: ManifestBody,
 
 
 def _files(body: ManifestBody) -> List[str]:
-    files = sorted(body.graphs) + [GOLDEN]
+    files = sorted(body.graphs) + [GOLDEN, *POLYGRAPHY_FILES]
     return files + ([CALIBRATION_CACHE, INT8_REPORT] if body.int8 is not None else [])
 
 
@@ -276,7 +297,7 @@ def _report(plan: _Plan, out: Path, verification: Verification, files: Dict[str,
     return ExportReport(out=out, files=files, parity=verification.rows,
                         seconds=time.perf_counter() - plan.started,
                         padding_invariance=verification.padding_invariance,
-                        warnings=verification.failures() + abstain.warnings(),
+                        warnings=plan.warnings + verification.failures() + abstain.warnings(),
                         int8_report=int8_report)
 
 

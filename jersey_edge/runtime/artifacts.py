@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
@@ -27,6 +27,8 @@ TIMING_CACHE = "timing.cache"
 # listed in the manifest: the provider checks them against the graph and the GPU itself).
 ORT_TENSORRT_CACHE = "ort-tensorrt-cache"
 INT8_REPORT = "int8_report.json"
+# The manifest section that describes each engine built on the device (see `EngineRecord`).
+ENGINES = "engines"
 
 # Tensor names of the two graphs; nothing else in the package spells them.
 FRAMES = "frames"
@@ -52,6 +54,16 @@ def onnx_name(part: str, precision: str, flavour: str = "") -> str:
 
 def engine_name(part: str, precision: str) -> str:
     return f"{part}.{precision}.engine"
+
+
+def polygraphy_inputs_name(part: str) -> str:
+    """The golden inputs of `part` as Polygraphy's `--load-inputs` reads them."""
+    return f"{part}.golden_inputs.json"
+
+
+def polygraphy_outputs_name(part: str) -> str:
+    """The PyTorch outputs for those inputs as Polygraphy's `--load-outputs` reads them."""
+    return f"{part}.golden_outputs.json"
 
 
 TARGETS = ("cpu", "tensorrt", "tensorrt-typed")
@@ -104,12 +116,79 @@ def _layout_names() -> FrozenSet[str]:
     graphs = {graphs_for(precision, target).graph(part) for part in PARTS
               for precision in PRECISIONS for target in TARGETS}
     engines = {engine_name(part, precision) for part in PARTS for precision in PRECISIONS}
-    return frozenset(graphs | engines | {GOLDEN, CALIBRATION_CACHE, TIMING_CACHE, INT8_REPORT})
+    polygraphy = {name(part) for part in PARTS
+                  for name in (polygraphy_inputs_name, polygraphy_outputs_name)}
+    fixed = {GOLDEN, CALIBRATION_CACHE, TIMING_CACHE, INT8_REPORT}
+    return frozenset(graphs | engines | polygraphy | fixed)
 
 
 # A manifest may list only these plain names, so no entry can point outside the folder.
 LAYOUT_NAMES = _layout_names()
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class EngineRecord:
+    """How one engine was built, kept in manifest.json's "engines" section under the engine's
+    file name: an engine runs only on the TensorRT version and GPU it was built for, and only
+    within its profile's shapes, so the record says which.
+
+    flags: the builder's precision flags of a weakly typed build ("fp16", "int8"); none for a
+    strongly typed one, whose graph's types are the precision. profile: input name -> its
+    "min", "opt" and "max" shapes.
+    """
+
+    part: str
+    precision: str
+    graph: str
+    tensorrt: str
+    gpu: str
+    compute_capability: str
+    strongly_typed: bool
+    flags: List[str]
+    calibration_cache: bool
+    profile: Dict[str, Dict[str, List[int]]]
+    workspace_mb: int
+    timing_cache: bool
+    built: str  # UTC, ISO 8601
+    seconds: float
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Any) -> "EngineRecord":
+        """A record as manifest.json holds it, checked; ValueError says what is wrong."""
+        if not isinstance(value, dict):
+            raise ValueError(f"an engine record must be an object, got {_show(value)}")
+        missing = [name for name in cls.__dataclass_fields__ if name not in value]
+        if missing:
+            raise ValueError(f"an engine record lacks {', '.join(missing)}")
+        record = cls(**{name: value[name] for name in cls.__dataclass_fields__})
+        record._check()
+        return record
+
+    def _check(self) -> None:
+        texts = (self.part, self.precision, self.graph, self.tensorrt, self.gpu,
+                 self.compute_capability, self.built)
+        if not all(isinstance(text, str) for text in texts):
+            raise ValueError("an engine record's names and versions must be strings")
+        if self.part not in PARTS or self.precision not in PRECISIONS:
+            raise ValueError(f"an engine record names an unknown part or precision "
+                             f"({self.part}, {self.precision})")
+        if not all(isinstance(flag, bool) for flag in (self.strongly_typed,
+                                                        self.calibration_cache,
+                                                        self.timing_cache)):
+            raise ValueError("an engine record's typing and cache entries must be true or false")
+        if not (isinstance(self.flags, list) and all(isinstance(f, str) for f in self.flags)):
+            raise ValueError(f"engine flags must be a list of names, got {_show(self.flags)}")
+        if type(self.workspace_mb) is not int or not _is_number(self.seconds):
+            raise ValueError("an engine record's workspace_mb and seconds must be numbers")
+        shapes = [shape for ranges in _object(self.profile, "profile").values()
+                  for shape in _object(ranges, "profile range").values()]
+        if not all(isinstance(s, list) and all(type(d) is int for d in s) for s in shapes):
+            raise ValueError(f"engine profile shapes must be lists of integers, "
+                             f"got {_show(self.profile)}")
 
 
 @dataclass
@@ -179,6 +258,18 @@ class Manifest:
             return AbstainSection.from_json(self.extra.get("abstain"))
         except (TypeError, ValueError) as exc:
             raise ArtifactError(f"{self.root / MANIFEST}: {exc}; re-export") from None
+
+    @property
+    def engines(self) -> Dict[str, EngineRecord]:
+        """Listed engine file name -> how it was built (the "engines" section; empty before
+        any engine was built)."""
+        section = self.extra.get(ENGINES, {})
+        try:
+            records = {name: EngineRecord.from_json(value)
+                       for name, value in _object(section, ENGINES).items()}
+        except (TypeError, ValueError) as exc:
+            raise ArtifactError(f"{self.root / MANIFEST}: {exc}; re-export") from None
+        return {name: records[name] for name in sorted(records) if name in self.files}
 
     def input_shapes(self, part: str) -> Dict[str, Tuple[int, ...]]:
         """The inputs of `part`'s graph that this manifest implies; -1 marks the batch."""
@@ -335,18 +426,25 @@ def write_manifest(root: PathLike, body: Dict[str, Any], file_names: Iterable[st
     return _write(root, body, _hashes(root, file_names))
 
 
-def add_files(root: PathLike, file_names: Optional[List[str]] = None) -> Path:
+def add_files(root: PathLike, file_names: Optional[List[str]] = None,
+              engines: Optional[Dict[str, EngineRecord]] = None) -> Path:
     """List new files (e.g. engines built on the device) in an existing manifest.
 
     Files already listed keep their hash and must still match it: re-hashing them would
     vouch for a file modified since export, or during an engine build. The names given are
-    hashed now, replacing any earlier hash (a rebuilt engine).
+    hashed now, replacing any earlier hash (a rebuilt engine). `engines` (engine file name ->
+    how it was built) are listed too, and their records land in the "engines" section in the
+    same atomic write as their hashes, so no record outlives or precedes its engine.
     """
     manifest, data = _load(Path(root).expanduser())
-    new = set(file_names or [])
+    records = dict(engines or {})
+    new = set(file_names or []) | set(records)
     for name in sorted(set(manifest.files) - new):
         manifest.read(name)
     body = {k: v for k, v in data.items() if k not in ("schema_version", "files")}
+    if records:
+        kept = {name: record.to_json() for name, record in manifest.engines.items()}
+        body[ENGINES] = {**kept, **{name: r.to_json() for name, r in records.items()}}
     return _write(manifest.root, body, {**manifest.files, **_hashes(manifest.root, new)})
 
 

@@ -11,7 +11,7 @@ class TrainConfig:
     """Project A's recipe (PRIOR-WORK.md) unless a preset says otherwise."""
 
     epochs: int = 31
-    batch_size: int = 32
+    batch_size: int = 32  # the global batch: under torchrun each process takes its share
     lr: float = 6e-4
     new_lr_mult: float = 1.0  # lr multiplier for layers not pretrained (projection, head)
     weight_decay: float = 1e-4

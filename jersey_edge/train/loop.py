@@ -5,11 +5,12 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from timm.utils import ModelEmaV3
+from torch import nn
 from tqdm import tqdm
 
 from ..core.errors import CheckpointError, InputError, JerseyEdgeError
@@ -24,6 +25,7 @@ from ..model.net import (
 )
 from .config import TrainConfig
 from .data import TrainData, load_train_data
+from .distributed import DistContext, distributed_context
 from .frame_loss import FrameDigitHead
 from .history import write_history
 from .inference import autocast, collect_logits, embed_batch
@@ -53,6 +55,7 @@ class TrainResult:
     epochs_run: int
     seconds: float
     history: List[Dict[str, Any]] = field(default_factory=list)
+    main_process: bool = True  # rank 0 of a torchrun run, or the only process
 
 
 def resolve_device(name: str) -> torch.device:
@@ -79,11 +82,26 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     `epochs` overrides config.epochs. With `resume`, last.pt's recipe, model and preprocessing
     are used instead of the arguments, and `epochs` is the new total: more continues on a
     schedule rebuilt for it, fewer than already run is refused.
+
+    Under torchrun each process trains its share of every batch in DDP (train/distributed.py);
+    only rank 0 writes files, shows progress and calls `on_epoch`.
     """
+    with distributed_context(resolve_device(device)) as dist_ctx:
+        return _train(dist_ctx, Path(data_root), Path(save_dir), config=config,
+                      model_config=model_config, preprocess=preprocess, resume=resume,
+                      epochs=epochs, progress=progress and dist_ctx.is_main,
+                      on_epoch=on_epoch if dist_ctx.is_main else None)
+
+
+def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
+           config: TrainConfig, model_config: Optional[ModelConfig],
+           preprocess: Optional[PreprocessConfig], resume: bool, epochs: Optional[int],
+           progress: bool,
+           on_epoch: Optional[Callable[[str], None]]) -> TrainResult:
     started = time.perf_counter()
-    dev = resolve_device(device)
-    save_dir = Path(save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
+    dev = dist_ctx.device
+    if dist_ctx.is_main:
+        save_dir.mkdir(parents=True, exist_ok=True)
     model_config = model_config or ModelConfig()
     preprocess = preprocess or PreprocessConfig()
     state: Optional[Dict[str, Any]] = None
@@ -99,7 +117,7 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)
     data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess,
-                           model=model, device=dev, progress=progress)
+                           model=model, dist_ctx=dist_ctx, progress=progress)
     frame_head = FrameDigitHead(model_config).to(dev) if config.frame_loss_weight > 0 else None
     optimizer = torch.optim.AdamW(_param_groups(model, frame_head, config),
                                   weight_decay=config.weight_decay)
@@ -123,6 +141,9 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
         history = list(state["history"])
         start_epoch = len(history)
         log.info("resuming %s at epoch %d/%d", save_dir / LAST, start_epoch + 1, config.epochs)
+    dist_ctx.seed_rank_rng(config.seed, start_epoch)
+    step = TrainStep(model, frame_head, config, dev)
+    forward = dist_ctx.wrap(step)
 
     best = max(history, key=lambda h: h["val_number_acc"], default=None)
     guard = NonFiniteLossGuard()
@@ -131,28 +152,31 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
             log.info("early stop: no val improvement for %d epochs", config.patience)
             break
         data.train_set.set_epoch(epoch)
-        row = _run_epoch(model, frame_head, ema, data, optimizer, scheduler, config, dev, epoch,
-                         progress, guard)
-        history.append(row)
+        row = _run_epoch(step, forward, ema, data, optimizer, scheduler, config, dist_ctx,
+                         epoch, progress, guard)
+        history.append(row)  # losses and accuracies summed over the ranks: the same on each
         improved = best is None or row["val_number_acc"] > best["val_number_acc"]
         if improved:
             best = row
-            save_checkpoint(save_dir / BEST, model_state=ema.module.state_dict(),
-                            model_cfg=model_config, preprocess=preprocess,
-                            max_frames=config.max_frames,
-                            extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
-                                   "train_config": config.to_dict(),
-                                   "data_root": str(Path(data_root).resolve())})
-        _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config, model_config,
-                   preprocess, history, data_root)
-        write_history(save_dir, history)
+        if dist_ctx.is_main:
+            if improved:
+                save_checkpoint(save_dir / BEST, model_state=ema.module.state_dict(),
+                                model_cfg=model_config, preprocess=preprocess,
+                                max_frames=config.max_frames,
+                                extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
+                                       "train_config": config.to_dict(),
+                                       "data_root": str(Path(data_root).resolve())})
+            _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config,
+                       model_config, preprocess, history, data_root)
+            write_history(save_dir, history)
         if on_epoch is not None:
             on_epoch(_summary(row, config.epochs, improved))
 
     assert best is not None, "at least one epoch runs before early stopping can trigger"
     return TrainResult(save_dir=save_dir, best_epoch=int(best["epoch"]),
                        best_val_acc=float(best["val_number_acc"]), epochs_run=len(history),
-                       seconds=time.perf_counter() - started, history=history)
+                       seconds=time.perf_counter() - started, history=history,
+                       main_process=dist_ctx.is_main)
 
 
 def _param_groups(model: torch.nn.Module, frame_head: Optional[FrameDigitHead],
@@ -197,48 +221,76 @@ class NonFiniteLossGuard:
         return True
 
 
-def _run_epoch(model: JerseyNet, frame_head: Optional[FrameDigitHead], ema: ModelEmaV3,
-               data: TrainData,
+class TrainStep(nn.Module):
+    """The model and the per-frame head behind one forward that returns the loss: DDP
+    averages the gradients of what its own forward ran, so the whole loss is computed in it."""
+
+    def __init__(self, model: JerseyNet, frame_head: Optional[FrameDigitHead],
+                 config: TrainConfig, device: torch.device) -> None:
+        super().__init__()
+        self.model = model
+        self.frame_head = frame_head
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.frame_loss_weight = config.frame_loss_weight
+        self.amp = config.amp
+        self.device = device
+
+    def trainable(self) -> List[nn.Parameter]:
+        return _trainable(self.model, self.frame_head)
+
+    def forward(self, batch: Dict[str, torch.Tensor]
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(loss, tens logits, ones logits) of one loader batch."""
+        mask, tens, ones = (batch[key].to(self.device) for key in ("mask", "tens", "ones"))
+        with autocast(self.device, self.amp):
+            embeddings = embed_batch(self.model, batch, self.device)
+            tens_logits, ones_logits, _ = self.model.head(embeddings, mask)
+            loss = (self.criterion(tens_logits.float(), tens)
+                    + self.criterion(ones_logits.float(), ones))
+            if self.frame_head is not None:
+                loss = loss + self.frame_loss_weight * self.frame_head.loss(
+                    embeddings, mask, tens, ones, self.criterion)
+        return loss, tens_logits, ones_logits
+
+
+def _run_epoch(step: TrainStep, forward: nn.Module, ema: ModelEmaV3, data: TrainData,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
-               dev: torch.device, epoch: int, progress: bool,
+               dist_ctx: DistContext, epoch: int, progress: bool,
                guard: NonFiniteLossGuard) -> Dict[str, Any]:
-    model.train()
-    criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    """One epoch of `forward` (`step`, or its DDP wrapper), then validation of the EMA."""
+    forward.train()
     started = time.perf_counter()
     loss_sum, correct, seen, skipped = 0.0, 0, 0, 0
     bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=not progress, unit="batch")
     for batch in bar:
-        mask, tens, ones = batch["mask"].to(dev), batch["tens"].to(dev), batch["ones"].to(dev)
-        with autocast(dev, config.amp):
-            embeddings = embed_batch(model, batch, dev)
-            tens_logits, ones_logits, _ = model.head(embeddings, mask)
-            loss = criterion(tens_logits.float(), tens) + criterion(ones_logits.float(), ones)
-            if frame_head is not None:
-                loss = loss + config.frame_loss_weight * frame_head.loss(
-                    embeddings, mask, tens, ones, criterion)
-        if guard.skip(loss):  # no backward, optimizer, schedule or EMA step
+        loss, tens_logits, ones_logits = forward(batch)
+        if guard.skip(dist_ctx.summed(loss)):  # no backward, optimizer, schedule or EMA step
             skipped += 1
             continue
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(_trainable(model, frame_head), config.grad_clip)
+        torch.nn.utils.clip_grad_norm_(step.trainable(), config.grad_clip)
         optimizer.step()
         scheduler.step()
-        ema.update(model, step=scheduler.last_epoch)
+        dist_ctx.broadcast_buffers(step.model)
+        ema.update(step.model, step=scheduler.last_epoch)
+        tens, ones = batch["tens"].to(dist_ctx.device), batch["ones"].to(dist_ctx.device)
         hits = (tens_logits.argmax(-1) == tens) & (ones_logits.argmax(-1) == ones)
         loss_sum += loss.item() * len(tens)
         correct += int(hits.sum())
         seen += len(tens)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
     train_seconds = time.perf_counter() - started
-    val = collect_logits(ema.module, data.val_loader, device=dev, amp=config.amp,
-                         desc="validate" if progress else None).accuracy()
+    total_loss, total_correct, total_seen = dist_ctx.all_sum([loss_sum, correct, seen])
+    val = dist_ctx.all_accuracy(collect_logits(
+        ema.module, data.val_loader, device=dist_ctx.device, amp=config.amp,
+        desc="validate" if progress else None).accuracy())
     return {
         "epoch": epoch,
         "lr": optimizer.param_groups[0]["lr"],
-        "train_loss": loss_sum / max(seen, 1),
-        "train_number_acc": correct / max(seen, 1),
+        "train_loss": total_loss / max(total_seen, 1),
+        "train_number_acc": total_correct / max(total_seen, 1),
         "val_number_acc": val.number_acc,
         "val_tens_acc": val.tens_acc,
         "val_ones_acc": val.ones_acc,

@@ -7,6 +7,9 @@ frozen into the cache, loses little variety; what it buys is ~2.4x more optimize
 the same wall time (measured on 2 CPU cores). Sampling stays exactly SequenceDataset's (anchor
 first, random sorted subset, frame drop); only the pixels -> trunk features step is shared
 between epochs.
+
+Under torchrun every process caches the whole training split (train/data.py): the share of it
+a process trains on changes every epoch. Validation shares are fixed: each caches its own.
 """
 
 from dataclasses import dataclass

@@ -21,7 +21,8 @@ from jersey_edge.runtime.recognizer import Recognizer
 EXPECTED = {
     "encoder.onnx", "head.onnx", "encoder.fp16.onnx", "head.fp16.onnx", "encoder.int8.onnx",
     "encoder.int8.typed.onnx", "encoder.int8.cpu.onnx", CALIBRATION_CACHE, GOLDEN, INT8_REPORT,
-    MANIFEST,
+    MANIFEST, "encoder.golden_inputs.json", "encoder.golden_outputs.json",
+    "head.golden_inputs.json", "head.golden_outputs.json",
 }
 
 

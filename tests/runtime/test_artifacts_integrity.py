@@ -80,6 +80,7 @@ def test_build_does_not_vouch_for_a_file_changed_during_the_build(folder, monkey
 
     monkeypatch.setattr(build.compat, "require_tensorrt", lambda: None)
     monkeypatch.setattr(build.compat, "strongly_typed_available", lambda: True)
+    monkeypatch.setattr(build, "_build_device", lambda: ("10.3.0", None))
     monkeypatch.setattr(build, "_build", build_while_someone_edits)
     with pytest.raises(ArtifactError, match=r"encoder\.int8\.cpu\.onnx does not match"):
         build_engines(folder, precision="fp32",

@@ -18,11 +18,13 @@ import builtins
 import collections
 import ctypes
 import dataclasses
+import datetime
 import importlib.machinery
 import importlib.util
 import logging
 import pathlib
 import re
+import shlex
 import struct
 import subprocess
 import sys
@@ -50,6 +52,7 @@ CUDA_NAMES = {
     "init", "Device", "retain_primary_context", "push", "pop", "detach", "Context", "Stream",
     "mem_alloc", "pagelocked_empty", "memcpy_htod_async", "memcpy_dtoh_async",
     "synchronize", "handle", "free", "Error", "cuInit", "cuDeviceGetCount",
+    "cuDeviceGet", "cuDeviceGetAttribute", "cuDeviceGetName", "cuDriverGetVersion",
 }
 
 Version = Tuple[int, ...]
@@ -153,5 +156,6 @@ def _library_names() -> Set[str]:
                np.dtype, logging, logging.Logger, threading, type(threading.Lock()), argparse,
                argparse.ArgumentParser, argparse.Namespace, pathlib.Path, time, sys, ctypes,
                ctypes.c_int, importlib.util, importlib.machinery.ModuleSpec, collections.deque,
-               importlib, re, re.Match, struct, dataclasses, subprocess)
+               importlib, re, re.Match, struct, dataclasses, subprocess, logging.getLogger(),
+               datetime, datetime.datetime, datetime.timezone, shlex)
     return {name for obj in objects for name in dir(obj)}

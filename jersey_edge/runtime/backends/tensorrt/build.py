@@ -23,16 +23,21 @@ Which graph serves which engine (see `plan_engine`):
   asked.
 
 Each engine is built from graph bytes checked against manifest.json, written atomically
-and then hashed into it, so the runtime verifies engines exactly like the ONNX graphs.
+and then hashed into it, so the runtime verifies engines exactly like the ONNX graphs. The
+manifest's "engines" section records how (`engine_record`: TensorRT version, GPU, profile,
+typing, workspace), and every build logs the `trtexec` command that builds the same engine
+(`trtexec_command`, from the same plan and profile; `--print-trtexec` prints them only).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Set, Tuple
 
@@ -43,6 +48,7 @@ from ...artifacts import (
     PARTS,
     PRECISIONS,
     TIMING_CACHE,
+    EngineRecord,
     Manifest,
     add_files,
     graphs_for,
@@ -50,7 +56,7 @@ from ...artifacts import (
     onnx_name,
 )
 from ..profiles import DEFAULT_MAX_SEQUENCES, ShapeRange, profile_shapes
-from . import calibration_cache, compat
+from . import calibration_cache, compat, cuda_driver
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -105,6 +111,11 @@ def plan_engine(part: str, precision: str, *, strongly_typed: bool,
     )
 
 
+def precision_flags(plan: EnginePlan) -> List[str]:
+    """The builder flags a weakly typed plan sets ("fp16", "int8"); none when strongly typed."""
+    return [name for name, wanted in (("fp16", plan.fp16), ("int8", plan.int8)) if wanted]
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """How engines are built; every surface (CLI, `build_engines` callers) fills this one.
@@ -154,12 +165,100 @@ def build_engines(artifacts: PathLike, *, precision: str,
              for p in options.parts]
     sources = _sources(manifest, plans)
     timing_cache = manifest.path(TIMING_CACHE) if options.timing_cache else None
+    tensorrt_version, gpu = _build_device()
     written = []
     for plan in plans:
+        _log.info("the same engine with trtexec: %s",
+                  trtexec_command(plan, shapes[plan.part], options, manifest.root))
+        started = time.monotonic()
         written.append(_build_and_write(manifest, plan, shapes[plan.part], options,
                                         timing_cache, sources))
-        add_files(manifest.root, [plan.engine])
+        record = engine_record(plan, shapes[plan.part], options,
+                               tensorrt_version=tensorrt_version, gpu=gpu,
+                               built=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                               seconds=time.monotonic() - started)
+        add_files(manifest.root, engines={plan.engine: record})
     return written
+
+
+def trtexec_command(plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
+                    artifacts: PathLike) -> str:
+    """The `trtexec` command line that builds the engine `plan` describes, with the profile
+    `shapes`, as a shell line (paths in `artifacts`).
+
+    For a tool NVIDIA's forums and bug reports speak, and a check of the builder against it.
+    trtexec reads the graph without checking its sha256; with the calibration cache it reads
+    the cache as exported, where the builder relabels it for the local TensorRT and fills the
+    scales of reshaped tensors (see `calibration_cache`).
+    """
+    root = Path(artifacts)
+    args = ["trtexec", f"--onnx={root / plan.graph}", f"--saveEngine={root / plan.engine}"]
+    for option, which in (("--minShapes", 0), ("--optShapes", 1), ("--maxShapes", 2)):
+        ranges = ",".join(f"{name}:{'x'.join(map(str, shape_range[which]))}"
+                          for name, shape_range in shapes.items())
+        args.append(f"{option}={ranges}")
+    args.append(f"--memPoolSize=workspace:{options.workspace_mb}M")
+    if plan.strongly_typed:
+        args.append("--stronglyTyped")
+    args += [f"--{flag}" for flag in precision_flags(plan)]
+    if plan.calibrate:
+        args.append(f"--calib={root / CALIBRATION_CACHE}")
+    if options.timing_cache:
+        args.append(f"--timingCacheFile={root / TIMING_CACHE}")
+    return " ".join(shlex.quote(arg) for arg in args)
+
+
+def engine_record(plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions, *,
+                  tensorrt_version: str, gpu: Optional[cuda_driver.CudaDevice], built: str,
+                  seconds: float) -> EngineRecord:
+    """The manifest's record of an engine built from `plan` with `shapes` and `options` by
+    this TensorRT version on `gpu` (None: the driver did not say)."""
+    return EngineRecord(
+        part=plan.part, precision=plan.precision, graph=plan.graph, tensorrt=tensorrt_version,
+        gpu=gpu.name if gpu is not None else "unknown",
+        compute_capability=gpu.compute_capability if gpu is not None else "unknown",
+        strongly_typed=plan.strongly_typed, flags=precision_flags(plan),
+        calibration_cache=plan.calibrate,
+        profile={name: {"min": list(low), "opt": list(opt), "max": list(high)}
+                 for name, (low, opt, high) in shapes.items()},
+        workspace_mb=options.workspace_mb, timing_cache=options.timing_cache, built=built,
+        seconds=round(seconds, 1))
+
+
+def _build_device() -> Tuple[str, Optional[cuda_driver.CudaDevice]]:
+    """This TensorRT's version and the GPU it builds for (the first the driver lists, as
+    CUDA_VISIBLE_DEVICES leaves them)."""
+    import tensorrt as trt
+
+    devices = cuda_driver.cuda_devices()
+    # "unknown" only for a stand-in module without a version (the type stubs, in tests)
+    version = str(getattr(trt, "__version__", "unknown"))
+    return version, devices[0] if devices else None
+
+
+def trtexec_commands(artifacts: PathLike, precision: str, options: BuildOptions, *,
+                     strongly_typed: bool) -> List[str]:
+    """The trtexec line of every engine `build_engines` would build; needs no TensorRT."""
+    options.check(precision)
+    manifest = load_manifest(artifacts)
+    return [trtexec_command(plan_engine(part, precision, strongly_typed=strongly_typed,
+                                        use_calibration_cache=options.use_calibration_cache),
+                            profile_shapes(manifest, part, options.max_sequences), options,
+                            manifest.root)
+            for part in options.parts]
+
+
+def _strongly_typed_here() -> bool:
+    """Whether this machine's TensorRT builds strongly typed; with none that loads, the
+    answer for TensorRT 10 and newer (JetPack 6.1+), said in a warning."""
+    if compat.tensorrt_installed():
+        try:
+            return compat.strongly_typed_available()
+        except (ImportError, OSError):
+            pass
+    _log.warning("no TensorRT loads here: trtexec lines for TensorRT 10 and newer "
+                 "(strongly typed)")
+    return True
 
 
 def _verify_listed(manifest: Manifest, rebuilt: Set[str]) -> None:
@@ -319,18 +418,23 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--calibration-cache", action="store_true",
                         help="int8 encoder from calibration.cache (TensorRT <= 10) "
                              "instead of the QDQ graph")
+    parser.add_argument("--print-trtexec", action="store_true",
+                        help="print the trtexec command of each engine and build nothing "
+                             "(needs no TensorRT or GPU)")
     parser.add_argument("--verbose", action="store_true", help="show TensorRT's messages")
     return parser
 
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """A parsed command line: where, which precisions, how."""
+    """A parsed command line: where, which precisions, how; print_trtexec: only print the
+    trtexec commands."""
 
     artifacts: Path
     precisions: Tuple[str, ...]
     options: BuildOptions
     verbose: bool
+    print_trtexec: bool = False
 
 
 def parse_build_args(argv: Sequence[str], prog: str) -> BuildRequest:
@@ -340,15 +444,26 @@ def parse_build_args(argv: Sequence[str], prog: str) -> BuildRequest:
         timing_cache=not args.no_timing_cache,
         parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
         use_calibration_cache=args.calibration_cache)
-    return BuildRequest(args.artifacts, tuple(args.precision or ["fp16"]), options, args.verbose)
+    return BuildRequest(args.artifacts, tuple(args.precision or ["fp16"]), options, args.verbose,
+                        args.print_trtexec)
 
 
 def run_build(request: BuildRequest) -> List[Path]:
-    """Every requested precision, in order; logging set up as the command line asks."""
-    logging.basicConfig(level=logging.DEBUG if request.verbose else logging.INFO,
-                        format="%(message)s")
+    """Every requested precision, in order; logging set up as the command line asks. With
+    print_trtexec, the trtexec lines on stdout and no engine."""
+    log = logging.getLogger("jersey_edge")
+    if not log.handlers:  # `jersey-edge build-engine` has its own; a second would echo each line
+        logging.basicConfig(format="%(message)s")
+    log.setLevel(logging.DEBUG if request.verbose else logging.INFO)
     logging.getLogger("jersey_edge.tensorrt").setLevel(
         logging.INFO if request.verbose else logging.WARNING)
+    if request.print_trtexec:
+        typed = _strongly_typed_here()
+        for precision in request.precisions:
+            for line in trtexec_commands(request.artifacts, precision, request.options,
+                                         strongly_typed=typed):
+                print(line)
+        return []
     return [path for precision in request.precisions
             for path in build_engines(request.artifacts, precision=precision,
                                       options=request.options)]

@@ -26,13 +26,12 @@ import ctypes
 import importlib.util
 import logging
 import re
-import sys
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ....core.errors import BackendUnavailableError
-from . import calibration_cache
+from . import calibration_cache, cuda_driver
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -70,17 +69,11 @@ def cuda_device_count() -> int:
     Asks the driver API through ctypes, so the answer needs neither TensorRT nor pycuda and
     creates no CUDA context.
     """
-    names = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
-    for name in names:
-        try:
-            driver = ctypes.CDLL(name)
-        except OSError:
-            continue
-        count = ctypes.c_int(0)
-        if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
-            return 0
-        return count.value
-    return 0
+    driver = cuda_driver.load_driver()
+    count = ctypes.c_int(0)
+    if driver is None or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
 
 
 def version_tuple(text: str) -> Tuple[int, ...]:
