@@ -33,11 +33,13 @@ def cli(capsys, *args: str) -> tuple:
     return code, out.out, out.err
 
 
-def assert_one_line_error(code: int, err: str) -> None:
+def assert_one_line_error(code: int, err: str, *words: str) -> None:
+    """Exit code 2 and one `error:` line on stderr, holding each of `words`."""
     assert code == 2, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert all(word in lines[0] for word in words), err
 
 
 def sequence_with(tmp_path: Path, write: Callable[[Path], None], name: str = "f.jpg") -> Path:

@@ -14,7 +14,6 @@ from google.protobuf import text_format
 from onnx import TensorProto
 from tritonclient.grpc import model_config_pb2 as mc
 
-from jersey_edge.cli import main
 from jersey_edge.core.errors import ArtifactError, InputError
 from jersey_edge.core.preprocess import preprocess_frames
 from jersey_edge.core.two_stage import pad_sequences
@@ -40,6 +39,7 @@ from jersey_edge.runtime.artifacts import (
     write_manifest,
 )
 from jersey_edge.runtime.prediction import to_prediction
+from tests.test_bad_inputs import assert_one_line_error, cli
 
 MODELS = {*PARTS, PAD_MODEL, SEQUENCE_ENSEMBLE, WINDOW_MODEL, STREAM_ENSEMBLE}
 TRITON_TYPES = {TensorProto.FLOAT: mc.TYPE_FP32, TensorProto.FLOAT16: mc.TYPE_FP16}
@@ -335,22 +335,6 @@ def test_listed_engines_are_served_as_tensorrt_plans(exported, repositories, tmp
         assert plan == engines[serving.engine(part)]
         assert configs[part].input == onnx_configs[part].input  # I/O read from the graph
         assert configs[part].output == onnx_configs[part].output
-
-
-def cli(capsys, *args: str) -> Tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *words: str) -> None:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
-    assert all(word in lines[0] for word in words), err
 
 
 def test_cli_writes_the_repository_and_names_each_model(capsys, exported, tmp_path) -> None:
