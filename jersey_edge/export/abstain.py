@@ -2,7 +2,7 @@
 
 Chosen on the validation split (never the test split parity reports on), with the exported
 FP32 pair on ONNX Runtime's CPU provider: the very confidences the runtime computes. The
-sequences run through verification's own runner (`verify._open`, `verify._run_split`).
+sequences run through verification's own runner (`verify.open_variant`, `verify.run_split`).
 """
 
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ from ..data.discovery import SequenceRecord
 from ..data.splits import Splits
 from ..runtime.artifacts import load_manifest
 from ..runtime.manifest_sections import AbstainSection
-from .verify import VARIANTS, _open, _run_split
+from .verify import VARIANTS, open_variant, run_split
 
 SPLIT = "val"
 NO_NUMBER = (-1, -1)  # digits of a sequence without a true number: never a right answer
@@ -63,9 +63,9 @@ def split_confidences(root: Path, records: Sequence[SequenceRecord], *,
                       progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """[S] confidences and [S] correctness of `records` through the FP32 pair in `root`."""
     fp32 = next(v for v in VARIANTS if v.precision == "fp32")
-    runner = _open(load_manifest(root), fp32)
+    runner = open_variant(load_manifest(root), fp32)
     try:
-        tens, ones = _run_split(records, {fp32.name: runner}, preprocess=preprocess,
+        tens, ones = run_split(records, {fp32.name: runner}, preprocess=preprocess,
                                 max_frames=max_frames, split=SPLIT, progress=progress)[fp32.name]
     finally:
         runner.close()

@@ -105,7 +105,7 @@ def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
                   max_frames: int, split: str, progress: bool = True) -> Verification:
     manifest = load_manifest(root)
     variants = [v for v in VARIANTS if manifest.has(v.encoder) and manifest.has(v.head)]
-    runners = {v.name: _open(manifest, v) for v in variants}
+    runners = {v.name: open_variant(manifest, v) for v in variants}
     try:
         golden_out = {name: _run_golden(runner, golden, max_frames)
                       for name, runner in runners.items()}
@@ -113,7 +113,7 @@ def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
         reference_embeddings = reference.encode(real)
         fidelity = {name: Fidelity.of(reference_embeddings, runner.encode(real))
                     for name, runner in runners.items()}
-        split_out = _run_split(records, {REFERENCE: reference, **runners},
+        split_out = run_split(records, {REFERENCE: reference, **runners},
                                preprocess=preprocess, max_frames=max_frames, split=split,
                                progress=progress)
         padding = {v.head: _padding_gap(runners[v.name], golden, max_frames)
@@ -128,7 +128,7 @@ def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
     return Verification(rows=rows, padding_invariance=padding)
 
 
-def _open(manifest: Any, variant: Variant) -> Recognizer:
+def open_variant(manifest: Any, variant: Variant) -> Recognizer:
     """Sessions over the manifest-verified files, as the runtime's ORT CPU backend opens them."""
     encoder = OnnxRuntimeSession(manifest.read(variant.encoder), name=variant.encoder,
                                  providers=CPU)
@@ -142,7 +142,7 @@ def _run_golden(runner: TwoStage, golden: Golden, max_frames: int) -> Logits:
     return tens, ones
 
 
-def _run_split(records: Sequence[SequenceRecord], runners: Dict[str, TwoStage], *,
+def run_split(records: Sequence[SequenceRecord], runners: Dict[str, TwoStage], *,
                preprocess: PreprocessConfig, max_frames: int, split: str,
                progress: bool) -> Dict[str, Logits]:
     outputs: Dict[str, List[Logits]] = {name: [] for name in runners}

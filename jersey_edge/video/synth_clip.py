@@ -28,7 +28,7 @@ from ..core.crops import crop_box
 from ..core.errors import InputError
 from ..core.fileio import PathLike, atomic_write_text
 from ..data.synth.config import SynthConfig
-from ..data.synth.degrade import _motion_blur
+from ..data.synth.degrade import motion_blur
 from ..data.synth.motion import FrameParams, Occluder, sample_motion
 from ..data.synth.printing import build_print
 from ..data.synth.render import Scene, draw_frame, make_scene
@@ -265,8 +265,8 @@ def _draw(frame: np.ndarray, player: _Player, f: int) -> None:
     placed = replace(params, cx=torso[0] - x0, cy=torso[1] - y0)
     drawn = draw_frame(player.scene, placed, behind.copy()).rgb
     mask = (np.abs(drawn - behind).max(axis=2, keepdims=True) >= 1).astype(np.float32)
-    alpha = _motion_blur(mask, params.blur, params.blur_angle)
-    colour = _motion_blur(drawn * mask, params.blur, params.blur_angle)
+    alpha = motion_blur(mask, params.blur, params.blur_angle)
+    colour = motion_blur(drawn * mask, params.blur, params.blur_angle)
     behind[...] = np.rint(behind * (1 - alpha) + colour)
 
 

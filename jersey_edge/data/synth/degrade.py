@@ -35,7 +35,7 @@ def _exposure(image: Image.Image, mean: float, frame: FrameParams) -> Image.Imag
     return image.convert("RGB", tuple(float(v) for v in matrix.ravel()))
 
 
-def _motion_blur(rgb: np.ndarray, length: float, angle: float) -> np.ndarray:
+def motion_blur(rgb: np.ndarray, length: float, angle: float) -> np.ndarray:
     """Average of shifted copies along the motion direction (length in pixels)."""
     taps = round(length)
     if taps < 1:
@@ -75,7 +75,7 @@ class Camera:
 
     def film(self, rgb: np.ndarray, frame: FrameParams) -> bytes:
         """Scene [H, W, 3] float -> JPEG bytes, through the whole camera chain."""
-        rgb = _motion_blur(_shadow(rgb, frame), frame.blur, frame.blur_angle)
+        rgb = motion_blur(_shadow(rgb, frame), frame.blur, frame.blur_angle)
         rgb = _interlace(rgb, frame.interlace)
         image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
         image = _exposure(image, float(rgb.mean()), frame)
