@@ -175,14 +175,16 @@ def data_preview(
 def train(
     data_root: DataRoot = DEFAULT_DATA,
     save_dir: RunDir = DEFAULT_RUN,
-    preset: Annotated[PresetName, typer.Option(
-        "--preset", help="demo: 15 min on a CPU; full: the full recipe.")] = "demo",
+    preset: Annotated[Optional[PresetName], typer.Option(
+        "--preset", help="demo (the default): 15 min on a CPU; full: the full recipe.",
+        show_default=False)] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the preset.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
         "--batch-size", help="The global batch: under torchrun each process takes batch "
         "size / processes (it must divide evenly).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Loader processes.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", help="Loader processes (also on --resume).")] = None,
     device: Annotated[DeviceName, typer.Option(
         "--device", help="auto: cuda where torch sees a GPU; under torchrun cuda is "
         "cuda:LOCAL_RANK.")] = "auto",
@@ -202,11 +204,18 @@ def train(
     from .train.config import preset as make_preset
     from .train.loop import train as run_training
 
+    recipe_flags = {"--preset": preset, "--batch-size": batch_size, "--seed": seed,
+                    "--online-synth": online_synth or None,
+                    "--online-sequences": online_sequences}
+    ignored = [flag for flag, value in recipe_flags.items() if value is not None]
+    if resume and ignored:
+        typer.echo(f"warning: --resume continues last.pt's recipe; ignoring "
+                   f"{', '.join(ignored)}", err=True)
     online = {"online_synth": True, "cache_trunk": False} if online_synth else {}
-    config = make_preset(preset, epochs=epochs, batch_size=batch_size, seed=seed,
-                         workers=workers, online_sequences=online_sequences, **online)
+    config = make_preset(preset or "demo", epochs=epochs, batch_size=batch_size, seed=seed,
+                         online_sequences=online_sequences, **online)
     result = run_training(data_root, save_dir, config=config, resume=resume, epochs=epochs,
-                          device=device, on_epoch=typer.echo)
+                          workers=workers, device=device, on_epoch=typer.echo)
     if not result.main_process:  # torchrun's other ranks: rank 0 reports
         return
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "

@@ -71,8 +71,8 @@ def resolve_device(name: str) -> torch.device:
 def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
           model_config: Optional[ModelConfig] = None,
           preprocess: Optional[PreprocessConfig] = None,
-          resume: bool = False, epochs: Optional[int] = None, device: str = "auto",
-          progress: bool = True,
+          resume: bool = False, epochs: Optional[int] = None,
+          workers: Optional[int] = None, device: str = "auto", progress: bool = True,
           on_epoch: Optional[Callable[[str], None]] = None) -> TrainResult:
     """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`.
 
@@ -81,7 +81,8 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
 
     `epochs` overrides config.epochs. With `resume`, last.pt's recipe, model and preprocessing
     are used instead of the arguments, and `epochs` is the new total: more continues on a
-    schedule rebuilt for it, fewer than already run is refused.
+    schedule rebuilt for it, fewer than already run is refused. `workers` (loader processes)
+    belongs to the machine, not the recipe: it overrides config.workers, resumed or not.
 
     Under torchrun each process trains its share of every batch in DDP (train/distributed.py);
     only rank 0 writes files, shows progress and calls `on_epoch`.
@@ -89,14 +90,15 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     with distributed_context(resolve_device(device)) as dist_ctx:
         return _train(dist_ctx, Path(data_root), Path(save_dir), config=config,
                       model_config=model_config, preprocess=preprocess, resume=resume,
-                      epochs=epochs, progress=progress and dist_ctx.is_main,
+                      epochs=epochs, workers=workers,
+                      progress=progress and dist_ctx.is_main,
                       on_epoch=on_epoch if dist_ctx.is_main else None)
 
 
 def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
            config: TrainConfig, model_config: Optional[ModelConfig],
            preprocess: Optional[PreprocessConfig], resume: bool, epochs: Optional[int],
-           progress: bool,
+           workers: Optional[int], progress: bool,
            on_epoch: Optional[Callable[[str], None]]) -> TrainResult:
     started = time.perf_counter()
     dev = dist_ctx.device
@@ -113,6 +115,8 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
         preprocess = last.preprocess
     elif epochs is not None:
         config = replace(config, epochs=epochs)
+    if workers is not None:
+        config = replace(config, workers=workers)
     _seed_everything(config.seed)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
     model = build_model(model_config).to(dev, memory_format=torch.channels_last)

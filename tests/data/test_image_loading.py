@@ -11,7 +11,7 @@ from PIL import Image
 from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.data import preview
 from jersey_edge.data.dataset import SequenceDataset
-from jersey_edge.data.discovery import SequenceRecord
+from jersey_edge.data.discovery import SequenceRecord, discover
 from jersey_edge.data.preview import CAPTION, CELL, TAG, contact_sheet
 from tests import image_formats
 
@@ -70,8 +70,9 @@ def test_sheet_cells_are_in_natural_frame_order(tmp_path: Path, jpeg) -> None:
     for i in (1, 10, 2, 3):
         jpeg(seq / f"frame_{i}.jpg")
     jpeg(seq / "anchor.jpg")
-    cells = preview._cells(seq, 3)
+    (record,) = discover(tmp_path).records
+    cells = preview._cells(record, 3)
     assert [(tag, path.name) for tag, path in cells] == [
         ("anchor", "anchor.jpg"), ("#0", "frame_1.jpg"), ("#3", "frame_10.jpg")]
-    assert [path.name for _, path in preview._cells(seq, 5)][1:] == [
+    assert [path.name for _, path in preview._cells(record, 5)][1:] == [
         "frame_1.jpg", "frame_2.jpg", "frame_3.jpg", "frame_10.jpg"]

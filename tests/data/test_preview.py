@@ -1,4 +1,5 @@
-"""The contact sheet: a PNG with one row per sequence, clear errors for empty datasets."""
+"""The contact sheet: a PNG with one row per sequence of any layout discovery reads, clear
+errors for empty datasets."""
 
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from PIL import Image
 
 from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.preview import CAPTION, CELL, TAG, contact_sheet
+from tests.data.test_soccernet import TEST_GT, TRAIN_GT, write_split
 
 
 def _frame(path: Path, size=(40, 72), colour=(200, 40, 40)) -> None:
@@ -46,8 +48,18 @@ def test_rows_capped_by_sequences_and_deterministic(dataset: Path, tmp_path: Pat
 
 def test_empty_or_missing_dataset_raises(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="no sequences"):
+    with pytest.raises(DatasetError, match="no usable sequences"):
         contact_sheet(tmp_path / "empty", tmp_path / "x.png")
     with pytest.raises(DatasetError, match="does not exist"):
         contact_sheet(tmp_path / "missing", tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_soccernet_layout_is_previewed_with_its_illegible_tracklets(tmp_path: Path) -> None:
+    """Its tracklets are the sequences training reads: 4, 7, 48 and illegible, each a row."""
+    root = tmp_path / "soccernet"
+    write_split(root, "train", TRAIN_GT)
+    write_split(root, "test", TEST_GT)
+    out = contact_sheet(root, tmp_path / "sheet.png", rows=4, frames_per_row=3)
+    with Image.open(out) as image:
+        assert image.size == (3 * CELL[0], 4 * (CAPTION + CELL[1] + TAG))

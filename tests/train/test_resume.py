@@ -13,6 +13,7 @@ from jersey_edge.model.net import load_checkpoint
 from jersey_edge.train.config import preset
 from jersey_edge.train.loop import train
 
+from ..test_bad_inputs import cli
 from .conftest import TINY_MODEL, TINY_PREPROCESS
 
 ONE_EPOCH = replace(preset("demo"), epochs=1, batch_size=4, max_frames=4, train_frames=4,
@@ -83,3 +84,18 @@ def test_resume_from_a_model_only_checkpoint_is_refused(resumed_run, tiny_datase
         resume(tiny_dataset, run)
     assert "--" not in str(caught.value)
     assert snapshot(run) == before
+
+
+def test_resume_warns_of_the_recipe_flags_it_ignores(resumed_run, tiny_dataset, tmp_path,
+                                                      capsys):
+    """last.pt's recipe wins on --resume; the flags that would change it are named, not
+    dropped in silence. --workers is the machine's, so it is honoured and not named."""
+    run = copy_run(resumed_run[0], tmp_path)
+    code, _, err = cli(capsys, "train", "--data-root", str(tiny_dataset), "--save-dir",
+                       str(run), "--resume", "--epochs", "3", "--batch-size", "8",
+                       "--seed", "4", "--workers", "0", "--device", "cpu")
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: --resume continues last.pt's recipe; ignoring "
+                        "--batch-size, --seed"]
+    assert load_checkpoint(run / "last.pt").extra["train_config"]["batch_size"] == 4
