@@ -176,7 +176,7 @@ def train(
     data_root: DataRoot = DEFAULT_DATA,
     save_dir: RunDir = DEFAULT_RUN,
     preset: Annotated[Optional[PresetName], typer.Option(
-        "--preset", help="demo (the default): 15 min on a CPU; full: the full recipe.",
+        "--preset", help="demo (the default): ~20 min on a 2-core CPU; full: the full recipe.",
         show_default=False)] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the preset.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
