@@ -236,7 +236,7 @@ def network_size(cfg: PreprocessConfig) -> Size:
 def resize_pad(img: Image.Image, cfg: PreprocessConfig) -> Image.Image:
     """Keep-aspect bicubic resize into cfg.height x cfg.width, centred on grey, then sharpen."""
     new_w, new_h = fitted_size(img.width, img.height, network_size(cfg))
-    resized = img.resize((new_w, new_h), Image.BICUBIC)
+    resized = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
     canvas = Image.new("RGB", (cfg.width, cfg.height), (cfg.pad_value,) * 3)
     canvas.paste(resized, ((cfg.width - new_w) // 2, (cfg.height - new_h) // 2))
     if cfg.sharpness != 1.0:

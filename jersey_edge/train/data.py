@@ -87,8 +87,7 @@ def load_train_data(data_root: Path, save_dir: Path, *, config: TrainConfig,
         splits=splits,
         train_set=cached_train,
         train_loader=_train_loader(cached_train, batch, 0, config.seed, dist_ctx),
-        val_loader=make_loader(cached_val, batch_size=batch, shuffle=False,
-                               workers=0, seed=0),
+        val_loader=DataLoader(cached_val, batch_size=batch),  # in order, in this process
     )
 
 

@@ -119,7 +119,7 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
         config = replace(config, workers=workers)
     _seed_everything(config.seed)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
-    model = build_model(model_config).to(dev, memory_format=torch.channels_last)
+    model = build_model(model_config).to(dev).to(memory_format=torch.channels_last)
     data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess,
                            model=model, dist_ctx=dist_ctx, progress=progress)
     frame_head = FrameDigitHead(model_config).to(dev) if config.frame_loss_weight > 0 else None
@@ -183,7 +183,7 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
                        main_process=dist_ctx.is_main)
 
 
-def _param_groups(model: torch.nn.Module, frame_head: Optional[FrameDigitHead],
+def _param_groups(model: JerseyNet, frame_head: Optional[FrameDigitHead],
                   config: TrainConfig) -> List[Dict[str, Any]]:
     """Pretrained backbone blocks at lr; the freshly initialised layers at lr * new_lr_mult."""
     backbone = {id(p) for p in model.encoder.backbone.parameters()}

@@ -43,8 +43,8 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale_but_never_below_the_resize(tmp
     drafted = load_rgb(path, fit=network_size(CFG))
     assert drafted.size == (64, 128)  # 1/8 scale: still 2x the 32x64 the resize needs
     assert load_rgb(path).size == (512, 1024)
-    plain = normalize(load_rgb(path).resize((32, 64), Image.BICUBIC), CFG)
-    fast = normalize(drafted.resize((32, 64), Image.BICUBIC), CFG)
+    plain = normalize(load_rgb(path).resize((32, 64), Image.Resampling.BICUBIC), CFG)
+    fast = normalize(drafted.resize((32, 64), Image.Resampling.BICUBIC), CFG)
     assert np.abs(fast - plain).mean() < 2 / 128  # within 2 grey levels on average
 
 

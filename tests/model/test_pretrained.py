@@ -21,7 +21,7 @@ ESPRESSO_OR_CUP = (967, 968)
 def _imagenet_input(image: np.ndarray) -> torch.Tensor:
     """224x224, normalised exactly as our preprocessing does: (x - 127) / 128."""
     size = 224
-    img = Image.fromarray(image).resize((size, size), Image.BICUBIC)
+    img = Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC)
     return torch.from_numpy(normalize(img, PreprocessConfig(height=size, width=size)))[None]
 
 

@@ -13,7 +13,7 @@ from .style import KIT_COLOURS
 def smooth_noise(rng: np.random.Generator, shape: Tuple[int, int], cells: Tuple[int, int]):
     """Zero-mean, unit-ish noise with features about shape/cells pixels across (cheap)."""
     small = rng.normal(size=(max(1, cells[0]), max(1, cells[1]))).astype(np.float32)
-    return np.asarray(Image.fromarray(small).resize((shape[1], shape[0]), Image.BICUBIC))
+    return np.asarray(Image.fromarray(small).resize((shape[1], shape[0]), Image.Resampling.BICUBIC))
 
 
 def _grass(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -67,7 +67,7 @@ def _court(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 def _crowd(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     cells = (max(2, h // int(rng.integers(4, 9))), max(2, w // int(rng.integers(4, 9))))
     colours = rng.uniform(0, 200, (cells[0], cells[1], 3)).astype(np.uint8)
-    img = np.asarray(Image.fromarray(colours).resize((w, h), Image.BILINEAR), np.float32)
+    img = np.asarray(Image.fromarray(colours).resize((w, h), Image.Resampling.BILINEAR), np.float32)
     dark = rng.uniform(0.35, 0.8)
     return img * dark + 20 * smooth_noise(rng, (h, w), (h // 10 + 2, w // 10 + 2))[..., None]
 

@@ -18,8 +18,9 @@ Point = Tuple[float, float]
 class Canvas:
     def __init__(self, background: np.ndarray, cx: float, cy: float, scale: float) -> None:
         self.rgb = background
-        self.ink = np.zeros(background.shape[:2], np.float32)  # visible number ink, 0-1
-        self.digit = np.zeros(background.shape[:2], np.uint8)  # which digit that ink belongs to
+        size = background.shape[:2]
+        self.ink: np.ndarray = np.zeros(size, np.float32)  # visible number ink, 0-1
+        self.digit: np.ndarray = np.zeros(size, np.uint8)  # which digit that ink belongs to
         self.cx, self.cy, self.scale = cx, cy, scale
 
     def window(self, u0: float, u1: float, y0: float, y1: float) -> Optional[Window]:
@@ -60,7 +61,7 @@ class Layer:
         size = (w * self.SS, h * self.SS)
         if behind:
             base = Image.fromarray(np.clip(canvas.rgb, 0, 255).astype(np.uint8))
-            self.image = base.resize(size, Image.NEAREST)
+            self.image = base.resize(size, Image.Resampling.NEAREST)
         else:
             self.image = Image.new("RGBA", size, (0, 0, 0, 0))
         self.draw = ImageDraw.Draw(self.image)
@@ -133,7 +134,7 @@ class Layer:
         mask = Image.new("L", (int(box[2] - box[0]) + 2, int(box[3] - box[1]) + 2))
         ImageDraw.Draw(mask).text((1 - box[0], 1 - box[1]), text, font=font, fill=255)
         size = (max(1, round(mask.size[0] * pixels / mask.size[1])), max(1, round(pixels)))
-        mask = mask.resize(size, Image.BILINEAR)
+        mask = mask.resize(size, Image.Resampling.BILINEAR)
         x, y = self._xy(centre)
         corner = (round(x - size[0] / 2), round(y - size[1] / 2))
         self.image.paste(self._fill(colour, 0.9), corner, mask)

@@ -84,7 +84,8 @@ class Camera:
         size = image.size
         if frame.lowres > 1.05:
             small = (max(4, round(size[0] / frame.lowres)), max(4, round(size[1] / frame.lowres)))
-            image = image.resize(small, Image.BILINEAR).resize(size, Image.BILINEAR)
+            bilinear = Image.Resampling.BILINEAR
+            image = image.resize(small, bilinear).resize(size, bilinear)
         if frame.sharpen:
             image = image.filter(ImageFilter.UnsharpMask(1.5, frame.sharpen, 2))
         pixels = np.asarray(image, np.float32)

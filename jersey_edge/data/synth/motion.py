@@ -7,7 +7,7 @@ Per-frame values drift smoothly (a tracker follows a moving player) with occasio
 """
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -234,14 +234,19 @@ def sample_motion(rng: np.random.Generator, config: SynthConfig) -> SequenceMoti
     values["fold"] = rng.uniform(0, 6.3) + np.cumsum(rng.normal(0, 0.25, n))
     values["occluder"] = _occluders(rng, n, hard, config)
     light = (float(rng.uniform(-0.7, 0.7)), float(rng.uniform(0.5, 1.0)))
-    folds = tuple(
-        tuple(float(rng.uniform(*r)) for r in ((0.03, 0.14), (2, 7), (0.3, 2.8), (0, 6.3)))
-        for _ in range(3)
-    )
+    folds = tuple(_fold(rng) for _ in range(3))
     frames = tuple(FrameParams(**{k: _plain(v[f]) for k, v in values.items()}) for f in range(n))
     return SequenceMotion(frames, light, folds)
 
 
-def _plain(value: object) -> object:
+def _fold(rng: np.random.Generator) -> Tuple[float, float, float, float]:
+    """One shirt fold: (amplitude, frequency, angle, phase)."""
+    amplitude, frequency, angle, phase = (
+        float(rng.uniform(*r)) for r in ((0.03, 0.14), (2, 7), (0.3, 2.8), (0, 6.3))
+    )
+    return amplitude, frequency, angle, phase
+
+
+def _plain(value: Any) -> Any:
     """numpy scalars -> Python numbers, so frame parameters never upcast float32 arrays."""
     return value.item() if isinstance(value, np.generic) else value

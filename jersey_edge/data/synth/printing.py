@@ -63,7 +63,7 @@ class PrintTexture:
         if rows >= height:
             return self
         size = (round(width * rows / height / 2) * 2, rows)
-        filters = (Image.BOX,) * 4 + (Image.NEAREST,)
+        filters = (Image.Resampling.BOX,) * 4 + (Image.Resampling.NEAREST,)
         small = [
             np.asarray(Image.fromarray(self.planes[..., k]).resize(size, f))
             for k, f in enumerate(filters)
@@ -106,7 +106,7 @@ def _masks(char: str, face: Face, stroke: int) -> Tuple[Image.Image, Image.Image
         return block_masks(char, face, RENDER_SIZE, stroke)
     font = load_font(face)
     box = font.getbbox(char, stroke_width=stroke)
-    size = (box[2] - box[0] + 2, box[3] - box[1] + 2)
+    size = (int(box[2] - box[0]) + 2, int(box[3] - box[1]) + 2)  # Pillow's box is whole pixels
     full, inner = Image.new("L", size), Image.new("L", size)
     origin = (1 - box[0], 1 - box[1])
     ImageDraw.Draw(full).text(
@@ -158,8 +158,9 @@ def _glyphs(
         full, inner = _masks(char, face, stroke)
         scale = height * BASE_RES / full.size[1]
         new = (max(1, round(full.size[0] * scale * kit.condense)), max(1, round(height * BASE_RES)))
-        full_a = np.clip(np.asarray(full.resize(new, Image.LANCZOS), np.float32) / 255.0, 0, 1)
-        inner_a = np.asarray(inner.resize(new, Image.LANCZOS), np.float32) / 255.0
+        lanczos = Image.Resampling.LANCZOS
+        full_a = np.clip(np.asarray(full.resize(new, lanczos), np.float32) / 255.0, 0, 1)
+        inner_a = np.asarray(inner.resize(new, lanczos), np.float32) / 255.0
         fill = _fill(kit, full_a.shape, decorated)
         if outline is None:
             colour = np.array(fill)
@@ -198,9 +199,10 @@ def _stamp_text(
 def _shrink(mask: np.ndarray, colour: np.ndarray, factor: float) -> Glyph:
     h, w = mask.shape
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    m = np.asarray(Image.fromarray(mask).resize(size, Image.BILINEAR))
+    bilinear = Image.Resampling.BILINEAR
+    m = np.asarray(Image.fromarray(mask).resize(size, bilinear))
     c = np.dstack(
-        [np.asarray(Image.fromarray(colour[..., k]).resize(size, Image.BILINEAR)) for k in range(3)]
+        [np.asarray(Image.fromarray(colour[..., k]).resize(size, bilinear)) for k in range(3)]
     )
     return m, c
 

@@ -56,7 +56,7 @@ def predicted_shown(motion: SequenceMotion, u: float) -> np.ndarray:
     the silhouette, and counted as gone under a passing body or ball.
     """
     theta = np.array([f.theta for f in motion.frames])
-    hw = float(half_width(np.float32(0.0)))
+    hw = float(half_width(np.asarray(0.0, np.float32)))
     t = math.asin(max(-0.99, min(0.99, u / hw)))
     psi = np.arctan2(DEPTH * np.sin(theta), np.cos(theta))
     squash = np.cos(theta) - DEPTH * np.sin(theta) * math.tan(t)

@@ -1,7 +1,7 @@
 """Who the player is: one kit, skin, lettering and venue per track (shared by its sequences)."""
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -10,6 +10,7 @@ from .config import SynthConfig
 from .fonts import FONT_FILES
 
 Colour = Tuple[float, float, float]
+T = TypeVar("T")
 
 KIT_COLOURS: Tuple[Colour, ...] = (
     (200, 30, 40),
@@ -92,7 +93,7 @@ def _jitter(rng: np.random.Generator, colour: Colour, amount: float) -> Colour:
     return (float(out[0]), float(out[1]), float(out[2]))
 
 
-def _pick(rng: np.random.Generator, options: Tuple) -> object:
+def _pick(rng: np.random.Generator, options: Sequence[T]) -> T:
     return options[int(rng.integers(len(options)))]
 
 
@@ -105,8 +106,11 @@ def _number_colour(
     """
     backs = (primary, secondary) if busy else (primary,)
     light = luma(primary) > 135
-    candidates = (secondary, (25, 25, 30) if light else (240, 240, 238))
-    candidates += ((200, 30, 40) if light else (240, 205, 40),)
+    candidates: Tuple[Colour, ...] = (
+        secondary,
+        (25, 25, 30) if light else (240, 240, 238),
+        (200, 30, 40) if light else (240, 205, 40),
+    )
     for _ in range(8):
         colour = _jitter(rng, _pick(rng, candidates), 12)
         if min(abs(luma(colour) - luma(back)) for back in backs) >= MIN_NUMBER_CONTRAST:

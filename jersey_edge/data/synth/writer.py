@@ -66,7 +66,9 @@ def _write_track(job: Tuple[TrackSpec, SynthConfig, str]) -> _Written:
     final = Path(out) / spec.reldir
     tmp = final.parent / f".{final.name}.tmp"
     final.parent.mkdir(parents=True, exist_ok=True)
-    counts, scores, anchors = [], [], []
+    counts: List[int] = []
+    scores: List[float] = []
+    anchors: List[float] = []
     for i, sequence in enumerate(render_track(spec, config)):
         folder = tmp / f"s{i}"
         folder.mkdir(parents=True)
