@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typing_extensions import Annotated
 
 from .core.errors import DegradedExportError, InputError, JerseyEdgeError
+from .data.synth.config import DEFAULT_SEQUENCES
 
 try:  # typer vendors click from 0.26 on
     from typer._click.exceptions import UsageError
@@ -121,7 +122,9 @@ def _root(
 @data_app.command("synth")
 def data_synth(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_DATA,
-    sequences: Annotated[int, typer.Option("--sequences", help="Training sequences.")] = 2000,
+    sequences: Annotated[
+        int, typer.Option("--sequences", help="Main-pool (training) sequences.")
+    ] = DEFAULT_SEQUENCES,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     labels: Annotated[
         Optional[str], typer.Option("--labels", help="Comma-separated numbers, e.g. 4,48,49.")
@@ -421,7 +424,9 @@ def triton(
 
 @app.command()
 def demo(
-    sequences: Annotated[int, typer.Option("--sequences", help="Synthetic sequences.")] = 2000,
+    sequences: Annotated[
+        int, typer.Option("--sequences", help="Synthetic sequences.")
+    ] = DEFAULT_SEQUENCES,
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """The main job on synthetic data: synth → train → export → evaluate → bench → predict."""

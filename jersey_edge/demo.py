@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .core.fileio import atomic_write_text
+from .data.synth.config import DEFAULT_SEQUENCES
 
 SYNTH_MANIFEST = "synth.json"
 BENCH_BATCHES = (1, 4, 8, 16)
@@ -44,7 +45,7 @@ class DemoSummary:
         return self.__dict__
 
 
-def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = 2000, seed: int = 0,
+def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = DEFAULT_SEQUENCES, seed: int = 0,
              bench_seconds: float = 1.5) -> DemoSummary:
     summary = DemoSummary()
     steps = (

@@ -13,7 +13,7 @@ Modern faces from matplotlib), `style` (kit per track), `printing` (number/name 
 (which tracks exist), `writer` (disk layout, workers, synth.json).
 """
 
-from .config import DEFAULT_HELDOUT, SynthConfig
+from .config import DEFAULT_HELDOUT, DEFAULT_SEQUENCES, SynthConfig
 from .writer import SynthSummary, synthesize
 
-__all__ = ["DEFAULT_HELDOUT", "SynthConfig", "SynthSummary", "synthesize"]
+__all__ = ["DEFAULT_HELDOUT", "DEFAULT_SEQUENCES", "SynthConfig", "SynthSummary", "synthesize"]

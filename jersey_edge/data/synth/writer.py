@@ -22,7 +22,7 @@ from tqdm import tqdm
 from jersey_edge.core.errors import DatasetError, InputError
 from jersey_edge.core.fileio import atomic_write_text
 
-from .config import SynthConfig, resolve_labels
+from .config import DEFAULT_SEQUENCES, SynthConfig, resolve_labels
 from .fonts import FONT_FILES
 from .plan import HELDOUT, MAIN, TrackSpec, plan_tracks
 from .track import render_track
@@ -201,7 +201,7 @@ def _manifest(
 def synthesize(
     out: Path,
     *,
-    sequences: int = 2000,
+    sequences: int = DEFAULT_SEQUENCES,
     seed: int = 0,
     labels: Optional[Sequence[int]] = None,
     heldout: Optional[Sequence[int]] = None,
