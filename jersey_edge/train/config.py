@@ -54,9 +54,9 @@ PRESETS: Dict[str, TrainConfig] = {
     # (x3 on the new layers; 2e-3 measured far worse), a fast EMA, and the per-frame digit
     # loss. No anchor in training: with it, the repeated best view was memorised (train 99%
     # vs val 60%). Epochs, measured on generator v3's default data (test n=170): 9 -> 27.1%,
-    # 12 -> 35.3%, 16 -> 38.8% (train 81% by then: over-fitting). On an H100 with generator
-    # v1, this recipe peaked at 71-74% val by epoch 10-13, as did `full`: 2000 sequences, not
-    # compute, is then the limit.
+    # 12 -> 35.3% (29.4% on another machine), 16 -> 38.8% (train 81% by then: over-fitting).
+    # On an H100 with generator v1, this recipe peaked at 71-74% val by epoch 10-13, as did
+    # `full`: 2000 sequences, not compute, is then the limit.
     "demo": TrainConfig(epochs=12, train_frames=4, batch_size=16, lr=1e-3, new_lr_mult=3.0,
                         warmup_epochs=1, ema_decay=0.98, patience=7, use_anchor=False,
                         frame_loss_weight=1.0, cache_trunk=True),

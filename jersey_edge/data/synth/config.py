@@ -17,7 +17,7 @@ from jersey_edge.core.labels import MAX_NUMBER
 DEFAULT_HELDOUT: Tuple[int, ...] = (17, 28, 30, 46, 53, 65, 79, 92)
 # Main-pool sequences of `data synth` and the demo, sized for the demo's ~20 CPU-minutes.
 # Data limits the model more than epochs do (generator v3, demo recipe, 12 epochs): 2000 ->
-# 35.3% test, 6000 -> 66.0%; 4000 in 6 epochs (the same compute) stayed at 34% val.
+# 29-35% test, 6000 -> 66.0%; 4000 in 6 epochs (the same compute) stayed at 34% val.
 DEFAULT_SEQUENCES = 2000
 SHARES = ("block_digits", "drop_shadow", "two_tone", "distractors", "interlace", "stadium_light")
 
