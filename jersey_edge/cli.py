@@ -8,12 +8,26 @@ and 130.
 commands so `jersey-edge --help` and `predict` stay fast and torch-free.
 """
 
+import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, NoReturn, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterator,
+    List,
+    Literal,
+    NoReturn,
+    Optional,
+    Tuple,
+    Union,
+)
 
 import typer
 from PIL import Image
@@ -84,9 +98,9 @@ Artifacts = Annotated[Path, typer.Option("--artifacts", help="Export folder.")]
 # own list, which the CLI does not import: --help stays fast.
 BackendName = Literal["auto", "tensorrt", "onnxruntime"]
 PrecisionName = Literal["fp32", "fp16", "int8"]
-PresetName = Literal["demo", "full"]
+PresetName = Literal["demo", "finetune", "pretrain", "full"]
 DeviceName = Literal["auto", "cpu", "cuda"]
-SplitName = Literal["train", "val", "test"]
+SplitName = Literal["train", "val", "test", "all"]
 CalibMethod = Literal["percentile", "minmax", "entropy"]
 
 Backend = Annotated[BackendName, typer.Option(
@@ -169,8 +183,10 @@ def data_preview(
     rows: Annotated[int, typer.Option("--rows", help="Sequences to show.")] = 8,
 ) -> None:
     """Draw a contact sheet of a few sequences, one row each."""
+    from .core.fileio import check_outputs
     from .data.preview import contact_sheet
 
+    check_outputs({"--out": out}, [data_root])
     typer.echo(f"wrote {contact_sheet(data_root, out, rows=rows)}")
 
 
@@ -179,7 +195,9 @@ def train(
     data_root: DataRoot = DEFAULT_DATA,
     save_dir: RunDir = DEFAULT_RUN,
     preset: Annotated[Optional[PresetName], typer.Option(
-        "--preset", help="demo (the default): ~20 min on a 2-core CPU; full: the full recipe.",
+        "--preset", help="demo (the default from --init imagenet): ~20 min on a 2-core CPU; "
+        "finetune (the default from a checkpoint): fewer epochs, a lower learning rate; "
+        "pretrain: the shipped weights' recipe, for a large folder; full: the full recipe.",
         show_default=False)] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Override the preset.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
@@ -201,13 +219,18 @@ def train(
     online_sequences: Annotated[Optional[int], typer.Option(
         "--online-sequences", help="Sequences rendered per epoch (default: as many as the "
         "training split).")] = None,
+    init: Annotated[str, typer.Option(
+        "--init", help="imagenet: the backbone's ImageNet weights, the rest fresh; or a "
+        "checkpoint to fine-tune (a path, or the shipped jersey-lite0-synth.pt).")] = "imagenet",
 ) -> None:
     """Train the recognizer (EfficientNet-Lite0 + bi-GRU) on a dataset folder; on several
     GPUs: torchrun --nproc_per_node N -m jersey_edge train ..."""
     from .train.config import preset as make_preset
+    from .train.loop import IMAGENET
     from .train.loop import train as run_training
 
     recipe_flags = {"--preset": preset, "--batch-size": batch_size, "--seed": seed,
+                    "--init": None if init == IMAGENET else init,
                     "--online-synth": online_synth or None,
                     "--online-sequences": online_sequences}
     ignored = [flag for flag, value in recipe_flags.items() if value is not None]
@@ -215,10 +238,11 @@ def train(
         typer.echo(f"warning: --resume continues last.pt's recipe; ignoring "
                    f"{', '.join(ignored)}", err=True)
     online = {"online_synth": True, "cache_trunk": False} if online_synth else {}
-    config = make_preset(preset or "demo", epochs=epochs, batch_size=batch_size, seed=seed,
-                         online_sequences=online_sequences, **online)
-    result = run_training(data_root, save_dir, config=config, resume=resume, epochs=epochs,
-                          workers=workers, device=device, on_epoch=typer.echo)
+    default_preset = "demo" if init == IMAGENET else "finetune"
+    config = make_preset(preset or default_preset, epochs=epochs, batch_size=batch_size,
+                         seed=seed, online_sequences=online_sequences, **online)
+    result = run_training(data_root, save_dir, config=config, init=init, resume=resume,
+                          epochs=epochs, workers=workers, device=device, on_epoch=typer.echo)
     if not result.main_process:  # torchrun's other ranks: rank 0 reports
         return
     typer.echo(f"best val number accuracy {result.best_val_acc:.4f} at epoch "
@@ -232,7 +256,9 @@ def evaluate(
     data_root: Annotated[
         Optional[Path], typer.Option("--data-root", help="Dataset (default: the checkpoint's).")
     ] = None,
-    split: Annotated[SplitName, typer.Option("--split", help="Split to evaluate.")] = "test",
+    split: Annotated[SplitName, typer.Option(
+        "--split", help="Split to evaluate; all: every sequence of the folder (e.g. your own "
+        "labelled crops, scored with the shipped jersey-lite0-synth.pt).")] = "test",
     max_frames: Annotated[
         Optional[int], typer.Option("--max-frames", help="1 = single-frame (anchor) baseline.")
     ] = None,
@@ -244,9 +270,11 @@ def evaluate(
                             "(default: one chosen on the split for 95% precision).")] = None,
 ) -> None:
     """Accuracy of a checkpoint on a split (temporal or single-frame)."""
+    from .core.fileio import check_outputs
     from .train.evaluate import abstain_summary, stored_abstain_threshold
     from .train.evaluate import evaluate as run_evaluation
 
+    check_outputs({"--json": json_out}, [checkpoint, data_root, artifacts])
     threshold = stored_abstain_threshold(artifacts) if artifacts is not None else None
     result = run_evaluation(checkpoint, data_root=data_root, split=split, max_frames=max_frames,
                             out_dir=plots, json_out=json_out, abstain_threshold=threshold)
@@ -388,7 +416,10 @@ def bench(
     from rich.console import Console
 
     from .bench import parse_batches, plot, render_table, run_bench, write_json, write_markdown
+    from .core.fileio import check_outputs
 
+    check_outputs({"--json": json_out, "--markdown": markdown, "--plot": plot_out},
+                  [artifacts, checkpoint, data_root])
     report = run_bench(artifacts, batches=parse_batches(batch), backends=_names(backends),
                        precisions=_names(precisions), frames=frames, warmup_s=warmup,
                        duration_s=duration, threads=threads, checkpoint=checkpoint,
@@ -428,14 +459,17 @@ def demo(
         int, typer.Option("--sequences", help="Synthetic sequences.")
     ] = DEFAULT_SEQUENCES,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    init: Annotated[str, typer.Option(
+        "--init", help="Fine-tune the shipped jersey-lite0-synth.pt (the default), or "
+        "imagenet: train from ImageNet weights (the demo preset, ~20 min).")
+    ] = "jersey-lite0-synth.pt",
 ) -> None:
     """The main job on synthetic data: synth → train → export → evaluate → bench → predict."""
     from rich.console import Console
-    from rich.pretty import Pretty
 
     from .demo import run_demo
 
-    Console().print(Pretty(run_demo(sequences=sequences, seed=seed).to_dict()))
+    Console().print(run_demo(sequences=sequences, seed=seed, init=init).table())
 
 
 @app.command()
@@ -458,15 +492,30 @@ def track(
         "--window", help="Frames per answer (default: the model's max_frames).")] = None,
 ) -> None:
     """Read the jersey number of every track of a video, from a tracker's boxes."""
-    from .core.fileio import atomic_write_text
+    from .core.fileio import atomic_write_text, check_outputs
     from .runtime import Recognizer
-    from .video.mot import read_mot
+    from .video.mot import check_mot, iter_mot
     from .video.tracking import read_truth, score, track_video
 
-    tracks = read_mot(boxes)
+    check_outputs({"--out": out, "--annotate": annotate}, [video, boxes, truth, artifacts])
+    if annotate is not None and Path(annotate).resolve() == Path(out).resolve():
+        raise InputError(f"--out and --annotate are both {out}; give two different files")
+    check_mot(boxes)  # the whole file, a line at a time: a bad line stops it before the run
     expected = read_truth(truth) if truth is not None else None
-    with Recognizer.load(artifacts, backend, precision, threads=threads, warmup=True) as rec:
-        run = track_video(rec, video, tracks, window=window, annotate=annotate)
+    stopped: List[Any] = []
+    try:
+        with _sigterm_as_interrupt(), Recognizer.load(artifacts, backend, precision,
+                                                      threads=threads, warmup=True) as rec:
+            run = track_video(rec, video, iter_mot(boxes), window=window, annotate=annotate,
+                              on_stop=stopped.append)
+    except (KeyboardInterrupt, JerseyEdgeError) as exc:
+        if not stopped:
+            raise
+        atomic_write_text(out, json.dumps(stopped[0].to_dict(), indent=1) + "\n")
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        _fail(f"{reason}; partial results ({len(stopped[0].tracks)} tracks, video frames "
+              f"1-{stopped[0].video_frames}) written to {out}",
+              130 if isinstance(exc, KeyboardInterrupt) else 2)
     if expected is not None:
         run.accuracy = score(run, expected)
     atomic_write_text(out, json.dumps(run.to_dict(), indent=1) + "\n")
@@ -476,7 +525,9 @@ def track(
     written = f"{out} and {annotate}" if annotate else str(out)
     typer.echo(f"{len(run.tracks)} tracks, {run.video_frames} frames in {run.seconds:.1f} s "
                f"({run.frames_per_second:.1f} frames/s), {run.boxes_used} boxes read, "
-               f"{run.boxes_skipped} skipped; wrote {written}")
+               f"{run.boxes_skipped} skipped"
+               + (f" ({', '.join(f'{n} {why}' for why, n in run.skipped.items())})"
+                  if run.skipped else "") + f"; wrote {written}")
     if run.accuracy is not None:
         acc = run.accuracy
         typer.echo(f"per-track accuracy {acc['correct']}/{acc['tracks']}"
@@ -613,6 +664,24 @@ def main(argv: Optional[List[str]] = None) -> None:
         if debug:
             raise
         _fail(f"internal error ({type(exc).__name__}): {exc}; re-run with --debug", 3)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service stop, `kill`) ends a long command as Ctrl-C does, so that it can
+    still write what it has; the previous handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(message: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .core.fileio import atomic_write_text
 from .data.synth.config import DEFAULT_SEQUENCES
+from .model.shipped import SYNTH_WEIGHTS
 
 SYNTH_MANIFEST = "synth.json"
 BENCH_BATCHES = (1, 4, 8, 16)
@@ -44,13 +45,37 @@ class DemoSummary:
     def to_dict(self) -> Dict[str, Any]:
         return self.__dict__
 
+    def table(self) -> Any:
+        """The summary as a rich Table: what a user reads at the end of `make demo`."""
+        from rich.table import Table
+
+        table = Table(title="jersey-edge demo", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column()
+        for name, value in self.accuracy.items():
+            interval = self.accuracy_ci95.get(name)
+            shown = f"{100 * value:.1f}%" + (
+                f"  (95% CI {100 * interval[0]:.1f}-{100 * interval[1]:.1f})" if interval else "")
+            table.add_row(name, shown)
+        if self.tracking:
+            table.add_row("clip tracks read", f"{self.tracking['correct']} of "
+                          f"{self.tracking['tracks']} ({self.tracking['abstained']} abstained)")
+        for name, ms in self.latency_ms.items():
+            table.add_row(f"latency, 1 sequence: {name}", f"{ms:.1f} ms")
+        table.add_row("time", ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items()))
+        for name, path in self.files.items():
+            table.add_row(name, path)
+        return table
+
 
 def run_demo(paths: DemoPaths = DemoPaths(), *, sequences: int = DEFAULT_SEQUENCES, seed: int = 0,
-             bench_seconds: float = 1.5) -> DemoSummary:
+             init: str = SYNTH_WEIGHTS, bench_seconds: float = 1.5) -> DemoSummary:
+    """`init`: the shipped weights (fine-tuned on the demo data, the `finetune` preset) or
+    "imagenet" (trained from ImageNet weights, the `demo` preset)."""
     summary = DemoSummary()
     steps = (
         ("synthesize", lambda: _synthesize(paths, sequences, seed)),
-        ("train", lambda: _train(paths)),
+        ("train", lambda: _train(paths, init)),
         ("export", lambda: _export(paths, summary)),
         ("evaluate", lambda: _evaluate(paths, summary)),
         ("bench", lambda: _bench(paths, summary, bench_seconds)),
@@ -89,12 +114,13 @@ def _synthesize(paths: DemoPaths, sequences: int, seed: int) -> None:
     synthesize(paths.data, sequences=sequences, seed=seed)
 
 
-def _train(paths: DemoPaths) -> None:
+def _train(paths: DemoPaths, init: str) -> None:
     from .train.config import preset
-    from .train.loop import LAST, train
+    from .train.loop import IMAGENET, LAST, train
 
     resume = (paths.run / LAST).is_file()
-    train(paths.data, paths.run, config=preset("demo"), resume=resume,
+    recipe = preset("demo" if init == IMAGENET else "finetune")
+    train(paths.data, paths.run, config=recipe, init=init, resume=resume,
           on_epoch=lambda line: print(line, flush=True))
 
 
@@ -174,7 +200,7 @@ def _track(paths: DemoPaths, summary: DemoSummary) -> None:
     """Render the clip (once), then read every track from the true boxes, streaming."""
     from .core.fileio import atomic_write_text as write
     from .runtime import Recognizer
-    from .video.mot import read_mot
+    from .video.mot import check_mot, iter_mot
     from .video.synth_clip import MANIFEST, TRACKS, VIDEO, synthesize_clip
     from .video.tracking import read_truth, score, track_video
 
@@ -183,7 +209,8 @@ def _track(paths: DemoPaths, summary: DemoSummary) -> None:
         synthesize_clip(clip)
     truth = read_truth(clip / MANIFEST)
     with Recognizer.load(paths.artifacts, precision="int8", warmup=True) as rec:
-        run = track_video(rec, clip / VIDEO, read_mot(clip / TRACKS),
+        check_mot(clip / TRACKS)
+        run = track_video(rec, clip / VIDEO, iter_mot(clip / TRACKS),
                           annotate=paths.reports / "clip_tracked.mp4")
     run.accuracy = score(run, truth)
     write(paths.reports / "tracks.json", json.dumps(run.to_dict(), indent=1) + "\n")

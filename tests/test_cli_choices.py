@@ -16,6 +16,7 @@ from jersey_edge.runtime import Recognizer
 from jersey_edge.runtime.artifacts import PRECISIONS
 from jersey_edge.runtime.backends import BACKENDS
 from jersey_edge.train.config import PRESETS
+from jersey_edge.train.evaluate import ALL
 from tests.test_bad_inputs import assert_one_line_error, cli
 
 WIDE = {"COLUMNS": "240", "TERMINAL_WIDTH": "240"}  # no wrapping inside the option table
@@ -25,7 +26,7 @@ WIDE = {"COLUMNS": "240", "TERMINAL_WIDTH": "240"}  # no wrapping inside the opt
     (cli_mod.PrecisionName, PRECISIONS),
     (cli_mod.BackendName, ("auto", *BACKENDS)),
     (cli_mod.PresetName, tuple(PRESETS)),
-    (cli_mod.SplitName, SPLIT_NAMES),
+    (cli_mod.SplitName, (*SPLIT_NAMES, ALL)),
     (cli_mod.CalibMethod, CALIB_METHODS),
 ])
 def test_choices_are_the_librarys(choice, library):

@@ -46,3 +46,19 @@ def test_demo_ends_by_tracking_the_synthetic_clip(exported, tmp_path, capsys):
     tracks = json.loads((paths.reports / "tracks.json").read_text())
     assert len(tracks["tracks"]) == 3 and tracks["accuracy"]["tracks"] == 3
     assert (paths.reports / "clip_tracked.mp4").stat().st_size > 0
+
+
+def test_demo_ends_with_a_readable_summary_table():
+    from rich.console import Console
+
+    summary = DemoSummary(seconds={"train": 600.0, "total": 900.0},
+                          accuracy={"test number (16 frames, PyTorch)": 0.925},
+                          accuracy_ci95={"test number (16 frames, PyTorch)": (0.9, 0.95)},
+                          latency_ms={"onnxruntime int8": 18.04},
+                          tracking={"tracks": 6, "correct": 5, "abstained": 1})
+    console = Console(record=True, width=120)
+    console.print(summary.table())
+    text = console.export_text()
+    assert "test number (16 frames, PyTorch)" in text and "92.5%  (95% CI 90.0-95.0)" in text
+    assert "5 of 6 (1 abstained)" in text and "18.0 ms" in text and "train 600 s" in text
+    assert "{" not in text  # a table, not a Python dict

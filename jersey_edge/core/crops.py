@@ -39,6 +39,8 @@ def crop_box(box_xyxy: Sequence[float], frame_size: Tuple[int, int],
     x0, y0, x1, y1 = values
     if x1 <= x0 or y1 <= y0:
         raise InputError(f"box {values} has x1 <= x0 or y1 <= y0: boxes are x0, y0, x1, y1")
+    if not (np.isfinite(x1 - x0) and np.isfinite(y1 - y0)):
+        raise InputError(f"box {values} is wider or taller than a float can hold")
     dx, dy = (x1 - x0) * rule.pad_x, (y1 - y0) * rule.pad_y
     width, height = frame_size
     left, top = max(0, int(np.floor(x0 - dx))), max(0, int(np.floor(y0 - dy)))

@@ -8,7 +8,9 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import BinaryIO, Dict, Iterator, List, Optional, Union
+
+from .errors import InputError
 
 PathLike = Union[str, Path]
 
@@ -42,6 +44,18 @@ def atomic_path(target: PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_temporaries(folder: PathLike) -> List[Path]:
+    """Delete what `atomic_path` leaves behind when its process is killed mid-write
+    (`.<name>.<random>.tmp`) in `folder`; returns what was removed. Call it only where no
+    other process is writing to the folder (a command that owns it, at its start)."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        if path.is_file() and not path.is_symlink() and path.name.count(".") >= 3:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _mode_for(target: Path) -> int:
@@ -89,11 +103,20 @@ def read_regular_file(path: PathLike) -> bytes:
     (O_NOFOLLOW, fstat), so nothing can be swapped in between; a FIFO is refused instead
     of blocking the reader.
     """
+    with open_regular_file(path) as handle:
+        return handle.read()
+
+
+@contextlib.contextmanager
+def open_regular_file(path: PathLike) -> Iterator[BinaryIO]:
+    """`path` opened for reading under `read_regular_file`'s checks, to read it in pieces
+    (a tracks file of a whole match is read a line at a time)."""
     _require_regular(os.lstat(path).st_mode, path)
     fd = os.open(path, _READ_FLAGS)
     with open(fd, "rb") as handle:
         _require_regular(os.fstat(fd).st_mode, path)
-        return handle.read()
+        os.set_blocking(fd, True)
+        yield handle
 
 
 def _require_regular(mode: int, path: PathLike) -> None:
@@ -102,3 +125,32 @@ def _require_regular(mode: int, path: PathLike) -> None:
     kinds = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISDIR, "folder"))
     kind = next((name for test, name in kinds if test(mode)), "special file")
     raise NotRegularFileError(f"{path} is a {kind}, not a regular file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or (hard links, bind
+    mounts) the same device and inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: Dict[str, Optional[PathLike]],
+                  inputs: List[Optional[PathLike]]) -> None:
+    """Refuse, before any work, an output that would overwrite one of the command's inputs:
+    the same file as an input file, or a file inside an input folder (an export's graphs).
+    `outputs` maps each option's name to the path given (None: not given)."""
+    given = [Path(p) for p in inputs if p is not None]
+    for option, output in outputs.items():
+        if output is None:
+            continue
+        target = Path(output)
+        for source in given:
+            inside = source.is_dir() and target.exists() and source.resolve() in (
+                target.resolve().parents)
+            if inside or (not source.is_dir() and _same_file(target, source)):
+                raise InputError(f"{option} {target} would overwrite the input {source}; "
+                                 "write it somewhere else")

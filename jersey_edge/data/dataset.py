@@ -79,10 +79,33 @@ def frame_mask(count: int, max_frames: int) -> torch.Tensor:
     return mask
 
 
-def item_targets(record: SequenceRecord, index: int) -> Dict[str, object]:
+def frame_scores(legibility: Optional[Tuple[float, ...]], frames: Sequence[Path],
+                 anchor: Optional[Path], drawn: Sequence[Path],
+                 max_frames: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(scores [max_frames], known []) of the `drawn` frames of a sequence whose frames carry
+    `legibility` (None: unknown, every score 1 and known 0). The anchor, a copy of the most
+    legible frame, scores the maximum; padding scores 0."""
+    out = torch.zeros(max_frames, dtype=torch.float32)
+    if legibility is None:
+        out[: len(drawn)] = 1.0
+        return out, torch.tensor(0.0)
+    by_path = dict(zip(frames, legibility))
+    if anchor is not None:
+        by_path[anchor] = max(legibility)
+    out[: len(drawn)] = torch.tensor([by_path.get(p, 1.0) for p in drawn], dtype=torch.float32)
+    return out, torch.tensor(1.0)
+
+
+def item_targets(record: SequenceRecord, index: int, drawn: Sequence[Path],
+                 max_frames: int) -> Dict[str, object]:
+    """Digit targets and the `drawn` frames' legibility ("legibility" [max_frames],
+    "legibility_known" 0/1: see data/legibility.py)."""
     tens, ones = number_to_digits(record.label)
+    scores, known = frame_scores(record.legibility, record.frames, record.anchor, drawn,
+                                 max_frames)
     return {"tens": torch.tensor(tens, dtype=torch.int64),
-            "ones": torch.tensor(ones, dtype=torch.int64), "index": index}
+            "ones": torch.tensor(ones, dtype=torch.int64), "index": index,
+            "legibility": scores, "legibility_known": known}
 
 
 class SequenceDataset(Dataset):
@@ -117,8 +140,10 @@ class SequenceDataset(Dataset):
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         record, paths, rng = self.sample(index)
-        loaded = torch.stack([x for _, x in self.load_frames(record, paths, rng)])
-        return {"frames": pad_frames(loaded, self.max_frames), **item_targets(record, index),
+        pairs = self.load_frames(record, paths, rng)
+        loaded = torch.stack([x for _, x in pairs])
+        return {"frames": pad_frames(loaded, self.max_frames),
+                **item_targets(record, index, [p for p, _ in pairs], self.max_frames),
                 "mask": frame_mask(len(loaded), self.max_frames)}
 
     def sample(self, index: int

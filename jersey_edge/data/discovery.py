@@ -20,6 +20,7 @@ from ..core.labels import parse_label
 from ..core.preprocess import DECODE_ERRORS, open_frame
 from ..core.sequence_folders import split_sequence_folder, subfolders
 from . import soccernet
+from .legibility import read_legibility
 from .soccernet import ILLEGIBLE
 
 log = logging.getLogger("jersey_edge")
@@ -49,6 +50,7 @@ class SequenceRecord:
     frames: Tuple[Path, ...]
     anchor: Optional[Path] = None
     source_split: Optional[str] = None
+    legibility: Optional[Tuple[float, ...]] = None  # per frame, from the sidecar (legibility.py)
 
     @property
     def legible(self) -> bool:
@@ -154,7 +156,20 @@ def _record(root: Path, track_dir: Path, seq_dir: Path, label: int,
         skipped[f"fewer than {min_frames} frame(s)"] += 1
         return None
     return SequenceRecord(label=label, track=_rel(root, track_dir), sequence=_rel(root, seq_dir),
-                          frames=tuple(frames), anchor=anchor, source_split=source_split)
+                          frames=tuple(frames), anchor=anchor, source_split=source_split,
+                          legibility=_legibility(seq_dir, frames))
+
+
+def _legibility(seq_dir: Path, frames: List[Path]) -> Optional[Tuple[float, ...]]:
+    """The readable frames' scores from the folder's sidecar, which covers every frame file."""
+    try:
+        every_frame = split_sequence_folder(seq_dir)[0]
+    except OSError:
+        return None
+    scores = read_legibility(seq_dir, [p.name for p in every_frame])
+    if scores is None or any(p.name not in scores for p in frames):
+        return None
+    return tuple(scores[p.name] for p in frames)
 
 
 def _without_linked_copies(root: Path, records: List[SequenceRecord],

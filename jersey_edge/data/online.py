@@ -80,16 +80,20 @@ class OnlineSynthDataset(SequenceDataset):
         sequence = render_track(TrackSpec(index, label, MAIN, 1, (render_seed, index)),
                                 self.synth)[0]
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        anchor = sequence.frames[sequence.anchor] if self.use_anchor else None
-        views = sample_views(sequence.frames, anchor, max_frames=self.max_frames, rng=rng,
+        scored = list(zip(sequence.frames, sequence.legibility))
+        anchor = scored[sequence.anchor] if self.use_anchor else None
+        views = sample_views(scored, anchor, max_frames=self.max_frames, rng=rng,
                              frame_drop=self.frame_drop)
         colour = draw_colour(self.augment, rng) if self.augment else None
-        frames = torch.stack([self._to_input(_decode(jpeg), rng, colour) for jpeg in views])
+        frames = torch.stack([self._to_input(_decode(jpeg), rng, colour) for jpeg, _ in views])
+        legibility = torch.zeros(self.max_frames, dtype=torch.float32)
+        legibility[: len(views)] = torch.tensor([score for _, score in views])
         tens, ones = number_to_digits(label)
         return {"frames": pad_frames(frames, self.max_frames),
                 "mask": frame_mask(len(frames), self.max_frames),
                 "tens": torch.tensor(tens, dtype=torch.int64),
-                "ones": torch.tensor(ones, dtype=torch.int64), "index": index}
+                "ones": torch.tensor(ones, dtype=torch.int64), "index": index,
+                "legibility": legibility, "legibility_known": torch.tensor(1.0)}
 
 
 def _decode(jpeg: bytes) -> Image.Image:

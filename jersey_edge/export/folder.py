@@ -7,7 +7,9 @@ either the old complete export or the new one. Where that call is missing (other
 glibc, file systems without it) it falls back to two renames, which leave a window of a few
 microseconds in which `out` does not exist. Stray `.tmp-`/`.old-` folders of an earlier,
 killed export are removed by the next export to the same destination. A destination that
-is a symbolic link is followed: the folder it points to is replaced, the link stays.
+is a symbolic link is followed: the folder it points to is replaced, the link stays. Export
+replaces only a previous export (a folder with a manifest) or an empty folder
+(`check_destination`).
 """
 
 import contextlib
@@ -22,6 +24,7 @@ from typing import Iterator
 
 from ..core.errors import InputError
 from ..core.fileio import current_umask, fsync_dir
+from ..runtime.artifacts import MANIFEST
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -58,6 +61,19 @@ def destination(out: Path) -> Path:
     """The folder an export to `out` replaces: a symbolic link's target, so the link keeps
     pointing at the new export (swapping the link itself would leave a stray behind)."""
     return out.resolve() if out.is_symlink() else out
+
+
+def check_destination(out: Path) -> None:
+    """Refuse, before any work, an `out` that publishing would destroy and that is not a
+    previous export: a file, or a non-empty folder without an export's manifest (a run
+    folder holding the very checkpoint being exported, say)."""
+    out = destination(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {out} exists and is not a folder; choose another path")
+    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise InputError(f"output {out} is a folder that is not a previous export (no "
+                         f"{MANIFEST}); export would replace it and delete what it holds: "
+                         "choose a new or empty folder")
 
 
 @contextlib.contextmanager

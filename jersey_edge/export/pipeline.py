@@ -48,7 +48,7 @@ from ..runtime.manifest_sections import (
 )
 from .abstain import DISABLED, AbstainChoice, calibrate_abstain
 from .calibration import CalibrationConfig, folder_frames, folder_source, select_frames
-from .folder import publish, staging_folder
+from .folder import check_destination, publish, staging_folder
 from .fp16 import FP32_OPS, masking_nodes, to_fp16
 from .golden import Golden, build_golden, write_golden
 from .int8 import build_int8
@@ -122,6 +122,7 @@ class _Graphs:
 def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = None,
                  options: ExportOptions = ExportOptions()) -> ExportReport:
     """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
+    check_destination(Path(out))
     plan = _plan(Path(checkpoint), data_root, options)
     out = Path(out)
     with staging_folder(out) as stage:

@@ -15,6 +15,9 @@ class ModelConfig:
     dropout: float = 0.1
     num_tens: int = 11
     num_ones: int = 10
+    # One digit classifier for both positions (model/digits.py) instead of a linear layer
+    # each: measured slower to learn at the demo budget, so off (docs/accuracy.md).
+    shared_digits: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)

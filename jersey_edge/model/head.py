@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .digits import DigitReader
 
 # Finite, so the masking stays exact in FP16 (max 65504) and a fully masked row gives no NaN;
 # exp(-1e4 - max) underflows to exactly 0 next to any real score.
@@ -40,7 +41,8 @@ def gather_time(x: Tensor, index: Tensor) -> Tensor:
 
 
 class TemporalHead(nn.Module):
-    """Padding-invariant bi-GRU + masked attention pooling + separate tens/ones classifiers.
+    """Padding-invariant bi-GRU + masked attention pooling + digit classifiers: a linear layer
+    per position, or with cfg.shared_digits one classifier shared by both (model/digits.py).
 
     mask is float [B,T] (1 = real frame, 0 = padding): every backend feeds float inputs the
     same way. Real frames must come first (right padding).
@@ -55,8 +57,12 @@ class TemporalHead(nn.Module):
             nn.Linear(both, cfg.attn_dim), nn.Tanh(), nn.Linear(cfg.attn_dim, 1)
         )
         self.dropout = nn.Dropout(cfg.dropout)
-        self.tens = nn.Linear(both, cfg.num_tens)
-        self.ones = nn.Linear(both, cfg.num_ones)
+        self.shared_digits = cfg.shared_digits
+        if cfg.shared_digits:
+            self.digits = DigitReader(both, cfg.num_tens, cfg.num_ones)
+        else:
+            self.tens = nn.Linear(both, cfg.num_tens)
+            self.ones = nn.Linear(both, cfg.num_ones)
 
     def forward(self, embeddings: Tensor, mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """-> tens logits [B,num_tens], ones logits [B,num_ones], attention [B,T]."""
@@ -72,4 +78,7 @@ class TemporalHead(nn.Module):
         attn = torch.softmax(scores, dim=-1)
         attn = attn * valid.to(attn.dtype)
         pooled = self.dropout(torch.sum(attn.unsqueeze(-1) * h, dim=1))
+        if self.shared_digits:
+            tens, ones = self.digits(pooled)
+            return tens, ones, attn
         return self.tens(pooled), self.ones(pooled), attn

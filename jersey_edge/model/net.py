@@ -23,6 +23,7 @@ from ..core.preprocess import PreprocessConfig
 from .config import ModelConfig
 from .encoder import FrameEncoder
 from .head import TemporalHead
+from .shipped import check_sha256, resolve_checkpoint
 
 CHECKPOINT_FORMAT = "jersey-edge-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -121,9 +122,15 @@ def save_checkpoint(path: PathLike, *, model_state: Mapping[str, Tensor], model_
 
 
 def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
-    """Rebuild the model from a checkpoint, or CheckpointError saying what is wrong."""
-    path = Path(path)
+    """Rebuild the model from a checkpoint, or CheckpointError saying what is wrong.
+
+    `path` may name a shipped checkpoint (model/shipped.py) where no such file exists here;
+    its sha256 is then checked against the one recorded for it.
+    """
+    path, expected_sha256 = resolve_checkpoint(path)
     data = _read_bytes(path)
+    if expected_sha256 is not None:
+        check_sha256(path, data, expected_sha256)
     raw = _read(path, data)
     try:
         model_cfg = ModelConfig.from_dict(raw["model_config"])
@@ -161,9 +168,10 @@ def _read(path: Path, data: bytes) -> Dict[str, Any]:
     try:
         raw = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises a zoo of types for damaged files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} is corrupt, truncated or not a checkpoint ({reason[:200]}); "
-                              "copy it again or retrain") from None
+        # PyTorch's own message runs to paragraphs (weights_only advice): name its type only.
+        raise CheckpointError(f"{path} is corrupt, truncated or not a checkpoint "
+                              f"({type(exc).__name__} while reading it); copy it again or "
+                              "retrain") from None
     if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a jersey-edge checkpoint "
                               "(was it saved by `jersey-edge train`?)")

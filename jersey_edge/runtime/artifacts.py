@@ -271,6 +271,11 @@ class Manifest:
             raise ArtifactError(f"{self.root / MANIFEST}: {exc}; re-export") from None
         return {name: records[name] for name in sorted(records) if name in self.files}
 
+    @staticmethod
+    def output_names(part: str) -> Tuple[str, ...]:
+        """The outputs `part`'s graph must have: the runtime reads them by name."""
+        return (EMBEDDINGS,) if part == "encoder" else (TENS, ONES, ATTENTION)
+
     def input_shapes(self, part: str) -> Dict[str, Tuple[int, ...]]:
         """The inputs of `part`'s graph that this manifest implies; -1 marks the batch."""
         if part == "encoder":
@@ -318,7 +323,25 @@ def _load(root: Path) -> Tuple[Manifest, Dict[str, Any]]:
         raise ArtifactError(f"{path}: {exc}; re-export") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{path} is malformed ({exc!r}); re-export") from None
+    _check_sections(manifest, path)
     return manifest, data
+
+
+def _check_sections(manifest: Manifest, path: Path) -> None:
+    """The optional sections the runtime reads, each checked now rather than at first use:
+    a wrong type there is a bad manifest, not a TypeError halfway through a run."""
+    manifest.abstain  # noqa: B018 (each property raises ArtifactError for a bad section)
+    manifest.engines  # noqa: B018
+    degraded = manifest.extra.get("degraded", {})
+    if not (isinstance(degraded, dict) and all(
+            k in PRECISIONS and isinstance(v, list) and all(isinstance(p, str) for p in v)
+            for k, v in degraded.items())):
+        raise ArtifactError(f"{path}: \"degraded\" must map precisions to lists of graph "
+                            f"pairs, got {_show(degraded)}; re-export")
+    checkpoint = manifest.extra.get("checkpoint")
+    if checkpoint is not None and not isinstance(checkpoint, str):
+        raise ArtifactError(f"{path}: \"checkpoint\" must be a path, got {_show(checkpoint)}; "
+                            "re-export")
 
 
 def _read_json(path: Path) -> Dict[str, Any]:

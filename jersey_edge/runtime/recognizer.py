@@ -1,11 +1,13 @@
 """Recognizer: frames in, jersey number out, on whichever backend serves the artifacts."""
 
+import contextlib
 import numbers
 import os
+import threading
 import warnings
 from collections.abc import Sequence as SequenceABC
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -15,10 +17,15 @@ from ..core.preprocess import Frame, check_channel_order, preprocess_frames
 from ..core.sampling import linspace_indices
 from ..core.two_stage import Outputs, run_two_stage
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
-from .backends import BackendOptions, OnnxRuntimeOptions, open_backend
+from .backends import BackendOptions, OnnxRuntimeOptions, open_sessions
 from .backends.base import Session
 from .prediction import Prediction, require_finite, to_prediction
 from .stream import TrackStream
+
+# Frames preprocessed and encoded together by `predict_batch`: 16 sequences of 16 frames,
+# the bench's largest batch; larger batches gain no throughput and the backend's activation
+# memory grows with them (1,000 sequences in one call took 1.6 GB even at 64x32 frames).
+BATCH_FRAMES = 256
 
 
 class Recognizer:
@@ -48,6 +55,8 @@ class Recognizer:
         self.channel_order = check_channel_order(channel_order)
         self.abstain_threshold = resolve_abstain_threshold(manifest, abstain_threshold)
         self._closed = False
+        self._state = threading.Condition()
+        self._running = 0  # encode/classify calls in flight: close waits for them
 
     @classmethod
     def load(cls, artifacts: Union[str, Path], backend: str = "auto", precision: str = "fp32",
@@ -68,8 +77,7 @@ class Recognizer:
         _warn_if_degraded(manifest, precision)
         options = BackendOptions(onnxruntime=OnnxRuntimeOptions(
             threads=threads, providers=tuple(providers) if providers else None))
-        chosen = open_backend(backend, manifest, precision, options)
-        encoder, head = chosen.open(manifest, precision)
+        chosen, encoder, head = open_sessions(backend, manifest, precision, options)
         recognizer = cls(manifest, encoder, head, backend=chosen.name, precision=precision,
                          channel_order=channel_order, abstain_threshold=threshold)
         if warmup:
@@ -98,23 +106,23 @@ class Recognizer:
         Non-finite embeddings (a broken graph or engine) are an ArtifactError here, before
         any head turns them into confident-looking numbers.
         """
-        self._require_open()
-        step = self.encoder.max_batch()
-        chunks = [
-            self.encoder.run({FRAMES: frames[i:i + step]})[EMBEDDINGS]
-            for i in range(0, len(frames), step)
-        ]
+        with self._in_use():
+            step = self.encoder.max_batch()
+            chunks = [
+                self.encoder.run({FRAMES: frames[i:i + step]})[EMBEDDINGS]
+                for i in range(0, len(frames), step)
+            ]
         return require_finite(np.concatenate(chunks) if len(chunks) > 1 else chunks[0],
                               "embeddings")
 
     def classify(self, embeddings: np.ndarray, mask: np.ndarray) -> Outputs:
         """[B,T,E] embeddings + [B,T] mask -> tens [B,11], ones [B,10], attention [B,T]."""
-        self._require_open()
-        step = self.head.max_batch()
-        outs = [
-            self.head.run({EMBEDDINGS: embeddings[i:i + step], MASK: mask[i:i + step]})
-            for i in range(0, len(embeddings), step)
-        ]
+        with self._in_use():
+            step = self.head.max_batch()
+            outs = [
+                self.head.run({EMBEDDINGS: embeddings[i:i + step], MASK: mask[i:i + step]})
+                for i in range(0, len(embeddings), step)
+            ]
         return tuple(np.concatenate([o[k] for o in outs]) for k in (TENS, ONES, ATTENTION))  # type: ignore[return-value]
 
     def preprocess(self, frames: Sequence[Frame]) -> np.ndarray:
@@ -130,9 +138,22 @@ class Recognizer:
         return self.predict_batch([frames])[0]
 
     def predict_batch(self, sequences: Sequence[Sequence[Frame]]) -> List[Prediction]:
-        """Several sequences at once: all their frames go through the encoder together."""
+        """Several sequences at once: their frames go through the encoder together, up to
+        BATCH_FRAMES frames a call, so memory stays bounded however many sequences come."""
+        self._require_open()
         _require_ordered(sequences, "a batch", "sequences (each a list of frames)")
-        return self.predict_preprocessed([self.preprocess(seq) for seq in sequences])
+        predictions: List[Prediction] = []
+        chunk: List[Sequence[Frame]] = []
+        frames = 0
+        for sequence in list(sequences) + [None]:  # None: flush the last chunk
+            size = 0 if sequence is None else min(_length(sequence), self.max_frames)
+            if chunk and (sequence is None or frames + size > BATCH_FRAMES):
+                predictions += self.predict_preprocessed([self.preprocess(s) for s in chunk])
+                chunk, frames = [], 0
+            if sequence is not None:
+                chunk.append(sequence)
+                frames += size
+        return predictions
 
     def predict_preprocessed(self, sequences: Sequence[np.ndarray]) -> List[Prediction]:
         """Sequences already preprocessed ([T_i,3,H,W] each); longer ones are sampled to
@@ -163,27 +184,46 @@ class Recognizer:
         return frames[linspace_indices(len(frames), self.max_frames)]
 
     def stream(self, window: Optional[int] = None, max_tracks: int = 256, *,
-               channel_order: Optional[str] = None,
-               crop_rule: Optional[CropRule] = None) -> TrackStream:
+               channel_order: Optional[str] = None, crop_rule: Optional[CropRule] = None,
+               max_age: Optional[int] = None) -> TrackStream:
         """Per-track streaming: each new frame is encoded once, only the head re-runs.
 
         channel_order: of the stream's array frames (None: this recognizer's); crop_rule:
-        how `update_from_detections` cuts boxes (None: the training crops' rule).
+        how `update_from_detections` cuts boxes (None: the training crops' rule); max_age:
+        updates after which a silent track's frames are forgotten (see TrackStream).
         """
         self._require_open()
         return TrackStream(self, window=self.max_frames if window is None else window,
                            max_tracks=max_tracks, channel_order=channel_order,
-                           crop_rule=crop_rule)
+                           crop_rule=crop_rule, max_age=max_age)
 
     def _require_open(self) -> None:
         if self._closed:
             raise InputError("this recognizer is closed: load the artifacts again to use them")
 
+    @contextlib.contextmanager
+    def _in_use(self) -> Iterator[None]:
+        """A session call: refused once closed, and waited for by `close`, so a close from
+        another thread never pulls a session from under a running call."""
+        with self._state:
+            self._require_open()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._running -= 1
+                self._state.notify_all()
+
     def close(self) -> None:
-        """Release both sessions. Idempotent; afterwards every method raises InputError."""
-        if self._closed:
-            return
-        self._closed = True
+        """Release both sessions once the calls in flight have finished. Idempotent;
+        afterwards every method raises InputError."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            while self._running:
+                self._state.wait()
         self.encoder.close()
         self.head.close()
 
@@ -192,6 +232,14 @@ class Recognizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _length(sequence: object) -> int:
+    """Frames in a sequence, for chunking; what is no sequence is refused by `preprocess`."""
+    try:
+        return len(sequence)  # type: ignore[arg-type]
+    except TypeError:
+        return 1
 
 
 def resolve_abstain_threshold(manifest: Manifest, override: Optional[float]) -> float:

@@ -1,6 +1,7 @@
 """Streaming recognition for a tracker: one encoder pass per new frame per track."""
 
 import threading
+import warnings
 from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence as SequenceABC
 from typing import TYPE_CHECKING, Any, Deque, Dict, Hashable, List, Mapping, Optional
@@ -29,6 +30,8 @@ class TrackStream:
     update called while another one runs is applied after it. A failed update (a bad frame,
     a model producing NaN) stores nothing.
 
+    max_age: a track not updated for more than this many update calls (video frames) starts
+    afresh when its id comes back; None keeps it until evicted (LRU) or dropped.
     channel_order: of array frames and video frames, "rgb" or "bgr" (None: the recognizer's).
     crop_rule: how `update_from_detections` turns a box into a crop (default: the box
     itself, as the training crops are cut).
@@ -36,12 +39,16 @@ class TrackStream:
 
     def __init__(self, recognizer: "Recognizer", *, window: int, max_tracks: int = 256,
                  channel_order: Optional[str] = None,
-                 crop_rule: Optional[CropRule] = None) -> None:
+                 crop_rule: Optional[CropRule] = None, max_age: Optional[int] = None) -> None:
         if not isinstance(window, int) or not 1 <= window <= recognizer.max_frames:
             raise InputError(f"window must be a whole number of frames from 1 to "
                              f"{recognizer.max_frames} (the model's max_frames), got {window!r}")
         if not isinstance(max_tracks, int) or max_tracks < 1:
             raise InputError(f"max_tracks must be a whole number >= 1, got {max_tracks!r}")
+        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)
+                                    or max_age < 1):
+            raise InputError(f"max_age must be a whole number of updates >= 1, or None, "
+                             f"got {max_age!r}")
         if crop_rule is not None and not isinstance(crop_rule, CropRule):
             raise InputError(f"crop_rule must be a jersey_edge.core.crops.CropRule, "
                              f"got {type(crop_rule).__name__}")
@@ -51,7 +58,11 @@ class TrackStream:
         self.channel_order = check_channel_order(
             recognizer.channel_order if channel_order is None else channel_order)
         self.crop_rule = CropRule() if crop_rule is None else crop_rule
+        self.max_age = max_age
         self._tracks: OrderedDict[Hashable, Deque[np.ndarray]] = OrderedDict()
+        self._last_update: Dict[Hashable, int] = {}
+        self._updates = 0  # update calls so far: the clock of max_age
+        self._warned_full = False
         self._lock = threading.Lock()
 
     def update(self, track_id: Hashable, frame: Frame) -> Prediction:
@@ -91,6 +102,13 @@ class TrackStream:
         if not frames:
             return {}
         ids = list(frames)
+        self._forget_stale(ids)
+        if len(ids) > self.max_tracks and not self._warned_full:
+            self._warned_full = True
+            warnings.warn(f"one update holds {len(ids)} tracks but the stream keeps at most "
+                          f"max_tracks={self.max_tracks}: tracks are evicted every frame and "
+                          "re-read from scratch; raise it with "
+                          "Recognizer.stream(max_tracks=...)", RuntimeWarning, stacklevel=4)
         pixels = preprocess_frames([frames[t] for t in ids], self.recognizer.manifest.preprocess,
                                    self.channel_order)
         embeddings = self.recognizer.encode(pixels)
@@ -111,19 +129,34 @@ class TrackStream:
         """The track's last `window` embeddings once `embedding` is added; stores nothing."""
         return (list(self._tracks.get(track_id, ())) + [embedding])[-self.window:]
 
+    def _forget_stale(self, ids: List[Hashable]) -> None:
+        """Count this update; a track of `ids` last updated over max_age updates ago starts
+        afresh (an id a tracker reuses an hour later is another player)."""
+        self._updates += 1
+        if self.max_age is None:
+            return
+        for track_id in ids:
+            last = self._last_update.get(track_id)
+            if last is not None and self._updates - last > self.max_age:
+                self._tracks.pop(track_id, None)
+                del self._last_update[track_id]
+
     def _push(self, track_id: Hashable, embedding: np.ndarray) -> None:
         track = self._tracks.pop(track_id, None)
         if track is None:
             track = deque(maxlen=self.window)
         track.append(embedding.copy())  # a row view would keep the whole batch alive
         self._tracks[track_id] = track
+        self._last_update[track_id] = self._updates
         while len(self._tracks) > self.max_tracks:
-            self._tracks.popitem(last=False)
+            evicted, _ = self._tracks.popitem(last=False)
+            self._last_update.pop(evicted, None)
 
     def drop(self, track_id: Hashable) -> None:
         """Forget a track (e.g. the tracker lost it)."""
         with self._lock:
             self._tracks.pop(track_id, None)
+            self._last_update.pop(track_id, None)
 
     @property
     def tracks(self) -> list:

@@ -23,6 +23,9 @@ class TrainConfig:
     max_frames: int = 16  # the model's window: evaluation, export and runtime use it
     train_frames: int = 16  # frames sampled per training sequence (fewer = faster epochs)
     frame_loss_weight: float = 0.0  # per-frame digit loss (train/frame_loss.py); 0 = off
+    # Legibility as supervision (train/legibility_loss.py), where the data has scores: the
+    # attention loss's weight; above 0 the per-frame loss is also weighted by legibility.
+    legibility_weight: float = 0.0
     cache_trunk: bool = False  # train from cached frozen-trunk features (train/trunk_cache.py)
     # Render fresh training sequences every epoch (data/online.py) instead of reading the
     # training split; validation stays the folder's. online_sequences: per epoch (0 = as many
@@ -60,6 +63,17 @@ PRESETS: Dict[str, TrainConfig] = {
     "demo": TrainConfig(epochs=12, train_frames=4, batch_size=16, lr=1e-3, new_lr_mult=3.0,
                         warmup_epochs=1, ema_decay=0.98, patience=7, use_anchor=False,
                         frame_loss_weight=1.0, cache_trunk=True),
+    # The shipped weights' recipe (jersey-lite0-synth.pt, its model card beside it): the
+    # demo's, on a large synthetic folder (`data synth --sequences 16000 --seed 1001`), with a
+    # slower EMA for the longer run, in 8 epochs.
+    "pretrain": TrainConfig(epochs=8, train_frames=4, batch_size=16, lr=1e-3, new_lr_mult=3.0,
+                            warmup_epochs=1, ema_decay=0.995, patience=4, use_anchor=False,
+                            frame_loss_weight=1.0, cache_trunk=True),
+    # Fine-tuning a trained model (`train --init jersey-lite0-synth.pt`): the demo's recipe at
+    # a third of its learning rate, the same on every layer (none is new), in fewer epochs.
+    "finetune": TrainConfig(epochs=6, train_frames=4, batch_size=16, lr=3e-4, new_lr_mult=1.0,
+                            warmup_epochs=1, ema_decay=0.98, patience=3, use_anchor=False,
+                            frame_loss_weight=1.0, cache_trunk=True),
 }
 
 

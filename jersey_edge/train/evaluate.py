@@ -23,7 +23,7 @@ from ..core.errors import InputError
 from ..core.fileio import atomic_write_text
 from ..core.labels import digits_to_number
 from ..core.metrics import decode_numbers
-from ..data.discovery import discover
+from ..data.discovery import SequenceRecord, discover
 from ..data.splits import SPLIT_NAMES, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
 from ..runtime.artifacts import load_manifest
@@ -32,6 +32,7 @@ from .inference import LabelledLogits, collect_logits
 from .plots import plot_confusions, plot_coverage
 
 HELDOUT = "heldout"
+ALL = "all"  # every sequence of the folder, whatever the split (held-out ones reported apart)
 CURVE_THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)  # the curve's points in the JSON
 
 
@@ -62,12 +63,14 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
              out_dir: Optional[Path] = None, json_out: Optional[Path] = None,
              abstain_threshold: Optional[float] = None, progress: bool = True) -> Evaluation:
     """max_frames=1 is the single-frame baseline: each sequence's anchor (else first frame).
+    split "all": every sequence of `data_root` (its held-out combinations still apart).
 
     abstain_threshold: the confidence below which predictions abstain (export's, from its
     manifest); None chooses one on this split for the default target precision.
     """
-    if split not in SPLIT_NAMES:
-        raise InputError(f"split must be one of {', '.join(SPLIT_NAMES)}, got {split!r}")
+    if split not in SPLIT_NAMES + (ALL,):
+        raise InputError(f"split must be one of {', '.join(SPLIT_NAMES + (ALL,))}, "
+                         f"got {split!r}")
     if abstain_threshold is not None and not 0.0 <= abstain_threshold <= 1.0:
         raise InputError(f"abstain threshold must be a confidence in [0, 1], "
                          f"got {abstain_threshold}")
@@ -77,9 +80,7 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
         raise InputError(f"max frames must be 1-{loaded.max_frames}, got {frames}")
     record = loaded.record
     data_root = resolve_data_root(data_root, record.data_root)
-    splits = load_splits(data_root, Path(checkpoint).parent, seed=record.seed)
-    records = getattr(splits, split)
-    illegible = list(getattr(splits, "illegible", {}).get(split, []))
+    records, illegible = _records(data_root, Path(checkpoint).parent, split, record.seed)
     model = loaded.model.to(memory_format=torch.channels_last)  # ~2x faster on CPU
 
     def run(recs: list, desc: str) -> LabelledLogits:
@@ -117,6 +118,17 @@ def evaluate(checkpoint: Path, *, data_root: Optional[Path] = None, split: str =
     if json_out is not None:
         atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
     return result
+
+
+def _records(data_root: Path, run_dir: Path, split: str,
+             seed: int) -> Tuple[List[SequenceRecord], List[SequenceRecord]]:
+    """(legible, illegible) records of `split`: of the run's splits.json, or with ALL every
+    sequence of the folder (no split needed: a pretrained model on a user's own crops)."""
+    if split == ALL:
+        found = discover(data_root).records
+        return [r for r in found if r.legible], [r for r in found if not r.legible]
+    splits = load_splits(data_root, run_dir, seed=seed)
+    return list(getattr(splits, split)), list(splits.illegible.get(split, []))
 
 
 def _abstain(confidence: np.ndarray, correct: np.ndarray, threshold: Optional[float],

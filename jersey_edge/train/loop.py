@@ -29,12 +29,14 @@ from .distributed import DistContext, distributed_context
 from .frame_loss import FrameDigitHead
 from .history import write_history
 from .inference import autocast, collect_logits, embed_batch
+from .legibility_loss import attention_loss, frame_weights
 from .schedule import warmup_cosine
 
 log = logging.getLogger("jersey_edge")
 
 BEST = "best.pt"
 LAST = "last.pt"
+IMAGENET = "imagenet"  # `init`: the backbone's ImageNet weights, everything else fresh
 # What last.pt holds beyond the model for resuming; best.pt (a model only) has none of it.
 RESUME_KEYS = ("model_state", "ema_state", "frame_head_state", "optimizer", "scheduler",
                "torch_rng", "history", "train_config", "model_config")
@@ -71,10 +73,15 @@ def resolve_device(name: str) -> torch.device:
 def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
           model_config: Optional[ModelConfig] = None,
           preprocess: Optional[PreprocessConfig] = None,
-          resume: bool = False, epochs: Optional[int] = None,
+          init: str = IMAGENET, resume: bool = False, epochs: Optional[int] = None,
           workers: Optional[int] = None, device: str = "auto", progress: bool = True,
           on_epoch: Optional[Callable[[str], None]] = None) -> TrainResult:
     """Train on `data_root`, writing best.pt, last.pt, history.json, curves.png to `save_dir`.
+
+    `init`: "imagenet" starts from the backbone's ImageNet weights (the rest fresh); a
+    checkpoint path, or a shipped name such as "jersey-lite0-synth.pt" (model/shipped.py),
+    fine-tunes all of that model, with its own architecture and preprocessing (then
+    `model_config` and `preprocess` must be None). A resumed run ignores it.
 
     `on_epoch` receives a one-line summary of each finished epoch (the CLI prints it; the
     library itself prints nothing).
@@ -89,7 +96,8 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
     """
     with distributed_context(resolve_device(device)) as dist_ctx:
         return _train(dist_ctx, Path(data_root), Path(save_dir), config=config,
-                      model_config=model_config, preprocess=preprocess, resume=resume,
+                      model_config=model_config, preprocess=preprocess, init=init,
+                      resume=resume,
                       epochs=epochs, workers=workers,
                       progress=progress and dist_ctx.is_main,
                       on_epoch=on_epoch if dist_ctx.is_main else None)
@@ -97,29 +105,41 @@ def train(data_root: Path, save_dir: Path, *, config: TrainConfig,
 
 def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
            config: TrainConfig, model_config: Optional[ModelConfig],
-           preprocess: Optional[PreprocessConfig], resume: bool, epochs: Optional[int],
-           workers: Optional[int], progress: bool,
+           preprocess: Optional[PreprocessConfig], init: str, resume: bool,
+           epochs: Optional[int], workers: Optional[int], progress: bool,
            on_epoch: Optional[Callable[[str], None]]) -> TrainResult:
     started = time.perf_counter()
     dev = dist_ctx.device
+    initial = None if resume or init == IMAGENET else _init_checkpoint(init, model_config,
+                                                                          preprocess)
     if dist_ctx.is_main:
         save_dir.mkdir(parents=True, exist_ok=True)
     model_config = model_config or ModelConfig()
     preprocess = preprocess or PreprocessConfig()
+    init_record: Dict[str, Any] = {"init": IMAGENET}
     state: Optional[Dict[str, Any]] = None
+    if initial is not None:
+        model_config, preprocess = initial.model_cfg, initial.preprocess
+        init_record = {"init": init, "init_sha256": initial.sha256}
     if resume:
         last = _resume_checkpoint(save_dir)
         state = last.extra
         config = _resumed_config(state, epochs)
         model_config = ModelConfig.from_dict(state["model_config"])
         preprocess = last.preprocess
+        init_record = {k: state[k] for k in ("init", "init_sha256") if k in state}
     elif epochs is not None:
         config = replace(config, epochs=epochs)
     if workers is not None:
         config = replace(config, workers=workers)
     _seed_everything(config.seed)
     # channels_last: measured ~2x faster than NCHW for this model on CPU.
-    model = build_model(model_config).to(dev).to(memory_format=torch.channels_last)
+    if initial is None:
+        model = build_model(model_config)
+    else:  # its weights replace the ImageNet ones: no need to load those first
+        model = build_model(replace(model_config, pretrained=False))
+        model.load_state_dict(initial.model.state_dict())
+    model = model.to(dev).to(memory_format=torch.channels_last)
     data = load_train_data(data_root, save_dir, config=config, preprocess=preprocess,
                            model=model, dist_ctx=dist_ctx, progress=progress)
     frame_head = FrameDigitHead(model_config).to(dev) if config.frame_loss_weight > 0 else None
@@ -168,10 +188,10 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
                                 model_cfg=model_config, preprocess=preprocess,
                                 max_frames=config.max_frames,
                                 extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
-                                       "train_config": config.to_dict(),
+                                       "train_config": config.to_dict(), **init_record,
                                        "data_root": str(Path(data_root).resolve())})
             _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config,
-                       model_config, preprocess, history, data_root)
+                       model_config, preprocess, history, data_root, init_record)
             write_history(save_dir, history)
         if on_epoch is not None:
             on_epoch(_summary(row, config.epochs, improved))
@@ -236,6 +256,8 @@ class TrainStep(nn.Module):
         self.frame_head = frame_head
         self.criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.frame_loss_weight = config.frame_loss_weight
+        self.legibility_weight = config.legibility_weight
+        self.label_smoothing = config.label_smoothing
         self.amp = config.amp
         self.device = device
 
@@ -245,15 +267,23 @@ class TrainStep(nn.Module):
     def forward(self, batch: Dict[str, torch.Tensor]
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(loss, tens logits, ones logits) of one loader batch."""
-        mask, tens, ones = (batch[key].to(self.device) for key in ("mask", "tens", "ones"))
+        mask, tens, ones, legibility, known = (
+            batch[key].to(self.device)
+            for key in ("mask", "tens", "ones", "legibility", "legibility_known"))
+        if self.legibility_weight == 0:  # every real frame counts fully, no attention target
+            known = torch.zeros_like(known)
         with autocast(self.device, self.amp):
             embeddings = embed_batch(self.model, batch, self.device)
-            tens_logits, ones_logits, _ = self.model.head(embeddings, mask)
+            tens_logits, ones_logits, attention = self.model.head(embeddings, mask)
             loss = (self.criterion(tens_logits.float(), tens)
                     + self.criterion(ones_logits.float(), ones))
+            if self.legibility_weight > 0:
+                loss = loss + self.legibility_weight * attention_loss(
+                    attention, legibility, known, mask)
             if self.frame_head is not None:
                 loss = loss + self.frame_loss_weight * self.frame_head.loss(
-                    embeddings, mask, tens, ones, self.criterion)
+                    embeddings, frame_weights(legibility, known, mask), tens, ones,
+                    self.label_smoothing)
         return loss, tens_logits, ones_logits
 
 
@@ -315,7 +345,8 @@ def _save_last(save_dir: Path, model: torch.nn.Module, frame_head: Optional[Fram
                ema: ModelEmaV3,
                optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
                model_config: ModelConfig, preprocess: PreprocessConfig,
-               history: List[Dict[str, Any]], data_root: Path) -> None:
+               history: List[Dict[str, Any]], data_root: Path,
+               init_record: Dict[str, Any]) -> None:
     """last.pt: EMA weights as the model (exportable) plus everything --resume needs."""
     save_checkpoint(save_dir / LAST, model_state=ema.module.state_dict(), model_cfg=model_config,
                     preprocess=preprocess, max_frames=config.max_frames,
@@ -326,8 +357,19 @@ def _save_last(save_dir: Path, model: torch.nn.Module, frame_head: Optional[Fram
                            "scheduler": scheduler.state_dict(),
                            "torch_rng": torch.get_rng_state(), "history": history,
                            "train_config": config.to_dict(),
-                           "model_config": model_config.to_dict(),
+                           "model_config": model_config.to_dict(), **init_record,
                            "data_root": str(Path(data_root).resolve())})
+
+
+def _init_checkpoint(init: str, model_config: Optional[ModelConfig],
+                     preprocess: Optional[PreprocessConfig]) -> LoadedCheckpoint:
+    """The checkpoint to fine-tune; its architecture and preprocessing are the run's."""
+    if model_config is not None or preprocess is not None:
+        raise InputError(f"init {init}: fine-tuning keeps that checkpoint's architecture and "
+                         "preprocessing, so give no model or preprocessing config with it")
+    loaded = load_checkpoint(init)
+    log.info("fine-tuning %s (sha256 %s...)", init, loaded.sha256[:12])
+    return loaded
 
 
 def _resume_checkpoint(save_dir: Path) -> LoadedCheckpoint:

@@ -98,7 +98,9 @@ class CachedSequenceDataset(Dataset):
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         record, paths, _ = self.source.sample(index)
-        rows = [self.cache.rows[p] for p in paths if p in self.cache.rows]
+        cached = [p for p in paths if p in self.cache.rows]
+        rows = [self.cache.rows[p] for p in cached]
         max_frames = self.source.max_frames
         return {"features": pad_frames(self.cache.features[rows].float(), max_frames),
-                "mask": frame_mask(len(rows), max_frames), **item_targets(record, index)}
+                "mask": frame_mask(len(rows), max_frames),
+                **item_targets(record, index, cached, max_frames)}

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Dict, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..core.crops import crop_box
 from .mot import TrackBox
 
 if TYPE_CHECKING:
@@ -16,14 +17,18 @@ UNREAD = (200, 200, 200)  # one that does not (yet)
 
 def draw_tracks(rgb: np.ndarray, boxes: Sequence[TrackBox],
                 tracks: Dict[int, "TrackResult"]) -> np.ndarray:
-    """A copy of `rgb` with each box and "id: number" (its track's answer so far) drawn."""
+    """A copy of `rgb` with each box (clipped to the frame, as cropped) and "id: number" (its
+    track's answer so far) drawn."""
     image = Image.fromarray(rgb)
     draw = ImageDraw.Draw(image)
     for box in boxes:
         result = tracks.get(box.track_id)
         label = result.label if result is not None else "?"
         colour = UNREAD if label == "?" else READ
-        x0, y0, x1, y1 = box.xyxy
+        shown = crop_box(box.xyxy, image.size)
+        if shown is None:  # off the frame: nothing of it to draw
+            continue
+        x0, y0, x1, y1 = shown
         draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=2)
         _label(draw, (x0, y0), f"{box.track_id}: {label}", colour)
     return np.asarray(image)

@@ -5,15 +5,18 @@ columns after the sixth (score, class, world coordinates) are ignored. Blank lin
 `#` comments are skipped, and whitespace-separated files are read as well. A tracker may let
 ids jump or come back after a gap; one id twice in one frame is an error, as is any line
 that is not a box, because a silently dropped line would be a silently missing player.
+Files are read a line at a time and must be sorted by frame (as MOTChallenge files are), so
+a whole match's tracks never sit in memory at once.
 """
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..core.errors import InputError
-from ..core.fileio import NotRegularFileError, PathLike, atomic_write_text, read_regular_file
+from ..core.fileio import NotRegularFileError, PathLike, atomic_write_text, open_regular_file
 
 FORMAT = ("expected 'frame,id,x,y,w,h[,conf,...]' (MOTChallenge: 1-based whole frame number, "
           "whole track id >= 0, top-left x,y and width,height in pixels)")
@@ -38,40 +41,74 @@ class TrackBox:
 
 
 def read_mot(path: PathLike) -> List[TrackBox]:
-    """Every box of a tracks file, in file order; InputError naming the line of any fault."""
+    """Every box of a tracks file, in file order; InputError naming the line of any fault.
+    For a whole match use `check_mot` and `iter_mot`, which hold one frame's boxes at a time."""
+    check_mot(path)
+    return list(iter_mot(path))
+
+
+def check_mot(path: PathLike) -> int:
+    """Read the whole file once, holding one frame's boxes at a time, and return its box
+    count; InputError at the first fault, with its line: a bad line, a track twice in one
+    frame, or frames out of order (MOTChallenge files are sorted by frame, which is what lets
+    `iter_mot` stream them)."""
+    count = 0
+    for _ in _frames(path):
+        count += 1
+    if count == 0:
+        raise InputError(f"{path} holds no boxes (empty, or only comments); {FORMAT}")
+    return count
+
+
+def iter_mot(path: PathLike) -> Iterator[TrackBox]:
+    """The boxes of a tracks file that `check_mot` accepted, in file order, a line at a time:
+    memory does not grow with the file."""
+    return (box for box, _ in _frames(path))
+
+
+def _frames(path: PathLike) -> Iterator[Tuple[TrackBox, int]]:
+    """(box, line number) of every data line, checked line by line and frame by frame."""
+    frame = 0
+    first_line: Dict[int, int] = {}  # track id -> its line in the current frame
+    for line_no, line in _lines(path):
+        try:
+            box = _parse(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{line_no}: {exc}; {FORMAT}") from None
+        if box.frame < frame:
+            raise InputError(f"{path}:{line_no}: frame {box.frame} comes after frame {frame}: "
+                             "the boxes must be sorted by frame, as MOTChallenge writes them "
+                             f"(sort -t, -k1,1n -s {path} > sorted.txt)")
+        if box.frame > frame:
+            frame, first_line = box.frame, {}
+        if box.track_id in first_line:
+            raise InputError(f"{path}:{line_no}: track {box.track_id} appears twice in frame "
+                             f"{box.frame} (first on line {first_line[box.track_id]}); each "
+                             "track has at most one box per frame")
+        first_line[box.track_id] = line_no
+        yield box, line_no
+
+
+def _lines(path: PathLike) -> Iterator[Tuple[int, str]]:
+    """(number, stripped text) of each data line: blank lines and # comments skipped."""
     try:
-        text = read_regular_file(path).decode("utf-8")
+        with open_regular_file(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    stripped = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    raise InputError(f"{path} is not a text file; {FORMAT}") from None
+                if stripped and not stripped.startswith("#"):
+                    yield line_no, stripped
     except FileNotFoundError:
         raise InputError(f"{path}: no such tracks file; {FORMAT}") from None
     except (NotRegularFileError, OSError) as exc:
         raise InputError(f"{path}: cannot read the tracks file ({exc})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text file; {FORMAT}") from None
-    boxes: List[TrackBox] = []
-    lines: List[int] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        try:
-            boxes.append(_parse(stripped))
-        except ValueError as exc:
-            raise InputError(f"{path}:{line_no}: {exc}; {FORMAT}") from None
-        lines.append(line_no)
-    if not boxes:
-        raise InputError(f"{path} holds no boxes (empty, or only comments); {FORMAT}")
-    duplicate = _first_duplicate(boxes)
-    if duplicate is not None:
-        first, again = duplicate
-        raise InputError(f"{path}:{lines[again]}: track {boxes[again].track_id} appears twice "
-                         f"in frame {boxes[again].frame} (first on line {lines[first]}); each "
-                         "track has at most one box per frame")
-    return boxes
 
 
 def write_mot(path: PathLike, boxes: Sequence[TrackBox]) -> None:
-    """Write `boxes` as ByteTrack does (`frame,id,x,y,w,h,1,-1,-1,-1`), atomically; refuses
-    what `read_mot` would refuse, so every file written here reads back."""
+    """Write `boxes` as ByteTrack does (`frame,id,x,y,w,h,1,-1,-1,-1`), sorted by frame (stable),
+    atomically; refuses what `read_mot` would refuse, so every file written here reads back."""
     if not boxes:
         raise InputError(f"no boxes to write to {path}: a tracks file needs at least one box")
     for box in boxes:
@@ -84,8 +121,18 @@ def write_mot(path: PathLike, boxes: Sequence[TrackBox]) -> None:
         raise InputError(f"cannot write {path}: track {box.track_id} has two boxes in frame "
                          f"{box.frame}")
     rows = (",".join([str(b.frame), str(b.track_id)] + [_number(v) for v in (b.x, b.y, b.w, b.h)]
-                     + ["1", "-1", "-1", "-1"]) for b in boxes)
+                     + ["1", "-1", "-1", "-1"]) for b in sorted(boxes, key=_frame))
     atomic_write_text(path, "".join(row + "\n" for row in rows))
+
+
+def frames_of(boxes: Iterable[TrackBox]) -> Iterator[Tuple[int, List[TrackBox]]]:
+    """(frame, its boxes) in increasing frame order from boxes sorted by frame (as `iter_mot`
+    yields them), one frame in memory at a time."""
+    return ((frame, list(group)) for frame, group in itertools.groupby(boxes, key=_frame))
+
+
+def _frame(box: TrackBox) -> int:
+    return box.frame
 
 
 def boxes_by_frame(boxes: Iterable[TrackBox]) -> Dict[int, List[TrackBox]]:
@@ -128,6 +175,13 @@ def _problem(box: TrackBox) -> Optional[str]:
             return f"{name} is {value}, not a finite number"
     if box.w <= 0 or box.h <= 0:
         return f"box size {box.w:g}x{box.h:g} is not positive"
+    # The box a crop uses is (x, y, x + w, y + h): it must exist in floating point too.
+    x1, y1 = box.x + box.w, box.y + box.h
+    if not (math.isfinite(x1) and math.isfinite(y1)):
+        return f"box corner ({x1:g}, {y1:g}) overflows: x + w and y + h must be finite"
+    if x1 <= box.x or y1 <= box.y or not (math.isfinite(x1 - box.x) and math.isfinite(y1 - box.y)):
+        return (f"box size {box.w:g}x{box.h:g} vanishes at ({box.x:g}, {box.y:g}): "
+                "x + w must exceed x and y + h exceed y")
     return None
 
 

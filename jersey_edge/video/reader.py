@@ -4,12 +4,14 @@ PyAV is imported inside the functions, so the runtime imports without it; `requi
 says how to install it.
 """
 
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
+from PIL import Image
 
 from ..core.errors import BackendUnavailableError, InputError
 from ..core.fileio import PathLike, atomic_path
@@ -59,6 +61,8 @@ class VideoReader:
         try:
             for frame in self._container.decode(self._stream):
                 index += 1
+                if index == 1:
+                    _warn_if_rotated(self.path, getattr(frame, "rotation", 0))
                 yield frame.to_ndarray(format="rgb24")
         except av.error.FFmpegError as exc:
             raise InputError(f"{self.path}: video frame {index + 1} cannot be decoded "
@@ -93,7 +97,13 @@ class VideoWriter:
         self._av = av
 
     def write(self, rgb: np.ndarray) -> None:
+        """One frame; a frame of another size (a stream whose resolution changes) is scaled
+        down to fit, keeping its aspect, and padded with black to the video's size."""
         width, height = self._size
+        if rgb.shape[0] > height or rgb.shape[1] > width:
+            scale = min(width / rgb.shape[1], height / rgb.shape[0])
+            size = (max(1, int(rgb.shape[1] * scale)), max(1, int(rgb.shape[0] * scale)))
+            rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
         if rgb.shape[:2] != (height, width):
             padded = np.zeros((height, width, 3), np.uint8)
             padded[:rgb.shape[0], :rgb.shape[1]] = rgb
@@ -120,6 +130,16 @@ class VideoWriter:
 
     def __exit__(self, kind: object, *rest: object) -> None:
         self.close(failed=kind is not None)
+
+
+def _warn_if_rotated(path: Path, rotation: object) -> None:
+    """Phone clips declare a rotation that FFmpeg (and OpenCV-based trackers) apply on
+    display; frames here are decoded as stored, so the tracker's boxes would not match."""
+    if isinstance(rotation, (int, float)) and round(rotation) % 360:
+        warnings.warn(f"{path} declares a {round(rotation)} degree rotation, which is not "
+                      "applied here: frames are read as stored, so boxes from a tracker that "
+                      "rotated the video will not match; rotate the file first (ffmpeg -i IN "
+                      "OUT re-encodes it upright)", RuntimeWarning, stacklevel=3)
 
 
 def _reason(exc: BaseException) -> str:

@@ -114,13 +114,18 @@ def parse_size(text: str) -> Tuple[int, int]:
 def synthesize_clip(out: PathLike, config: Optional[ClipConfig] = None, *,
                     progress: bool = True) -> ClipSummary:
     """Render the clip, its MOT ground truth and clip.json into folder `out` (other files
-    there are left alone). The same config gives the same clip, box for box."""
+    there are left alone; a clip.mp4 or gt.txt that an earlier run did not write there is
+    refused). The same config gives the same clip, box for box."""
     config = config or ClipConfig()
     config.validate()
     require_av()  # before anything is rendered or created
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise InputError(f"output {out} exists and is not a folder; choose another --out")
+    existing = [name for name in (VIDEO, TRACKS, MANIFEST) if (out / name).exists()]
+    if existing and not _written_here(out / MANIFEST):
+        raise InputError(f"output {out} already holds {', '.join(existing)}, not written by "
+                         "synth-video; refusing to overwrite them: choose another --out")
     started = time.perf_counter()
     rng = np.random.default_rng([config.seed, 0])
     slack = int(PAN_SLACK * config.width)
@@ -144,6 +149,14 @@ def synthesize_clip(out: PathLike, config: Optional[ClipConfig] = None, *,
                       + "\n")
     return ClipSummary(out, config.frames, len(players), len(truth),
                        time.perf_counter() - started)
+
+
+def _written_here(manifest: Path) -> bool:
+    """Whether `manifest` is a clip.json this generator wrote (its clip may be replaced)."""
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _cast(rng: np.random.Generator, config: ClipConfig, pan: np.ndarray) -> List[_Player]:

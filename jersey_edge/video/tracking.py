@@ -7,11 +7,14 @@ confident of those answers (the stretch where the number was most legible), and 
 number when even that one falls below the model's abstain threshold.
 """
 
+import itertools
 import json
 import time
+from collections import Counter
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -19,8 +22,12 @@ from tqdm import tqdm
 from ..core.errors import InputError
 from ..runtime.prediction import Prediction
 from .annotate import draw_tracks
-from .mot import TrackBox, boxes_by_frame
+from .mot import TrackBox, frames_of
 from .reader import VideoReader, VideoWriter
+
+# Why a box was not read (TrackingRun.skipped); neither ends the run.
+OFF_FRAME = "off the frame or under 2 px once clipped"
+AFTER_END = "after the video's last frame"
 
 
 @dataclass
@@ -67,6 +74,8 @@ class TrackingRun:
     boxes_skipped: int  # boxes outside the frame, too small, or past the video's end
     fps_video: float
     accuracy: Optional[Dict[str, Any]] = field(default=None)
+    skipped: Dict[str, int] = field(default_factory=dict)  # boxes_skipped by reason
+    partial: bool = False  # the run stopped (failed or interrupted) before the video's end
 
     @property
     def frames_per_second(self) -> float:
@@ -80,40 +89,77 @@ class TrackingRun:
             "frames_per_second": round(self.frames_per_second, 2),
             "boxes_used": self.boxes_used,
             "boxes_skipped": self.boxes_skipped,
+            "skipped": self.skipped,
+            "partial": self.partial,
             "accuracy": self.accuracy,
         }
 
 
-def track_video(recognizer: Any, video: Path, boxes: Sequence[TrackBox], *,
+def track_video(recognizer: Any, video: Path, boxes: Iterable[TrackBox], *,
                 window: Optional[int] = None, annotate: Optional[Path] = None,
-                progress: bool = True) -> TrackingRun:
+                progress: bool = True,
+                on_stop: Optional[Callable[[TrackingRun], None]] = None) -> TrackingRun:
     """Run the streaming recognizer over `video` with the tracker's `boxes` (MOT frames are
-    1-based); with `annotate`, also write the video with boxes and numbers drawn."""
-    by_frame = boxes_by_frame(boxes)
+    1-based); with `annotate`, also write the video with boxes and numbers drawn.
+
+    `boxes` are read one video frame at a time, in frame order: a list is sorted here, an
+    iterator (`mot.iter_mot` of a whole match) must come sorted, and memory then stays that
+    of one frame's boxes however long the video. A run that fails or is interrupted
+    part-way hands `on_stop` what it has read so far (`partial` set, counted up to the last
+    whole video frame), then raises as it would."""
+    if isinstance(boxes, SequenceABC):
+        boxes = sorted(boxes, key=lambda b: b.frame)
+    pending = frames_of(boxes)
     stream = recognizer.stream(window=window)
     tracks: Dict[int, TrackResult] = {}
-    used = frames = 0
+    counts = Counter()  # type: Counter[str]
+    frames = 0
     started = time.perf_counter()
-    with VideoReader(video) as reader:
-        info = reader.info
-        writer = (VideoWriter(annotate, width=info.width, height=info.height, fps=info.fps)
-                  if annotate is not None else None)
-        try:
-            for index, rgb in enumerate(tqdm(reader.frames(), total=info.frames, unit="frame",
-                                             desc="track", disable=not progress), start=1):
-                frames = index
-                used += _step(stream, tracks, index, rgb, by_frame.get(index, []))
+    fps = 0.0
+
+    def result(partial: bool) -> TrackingRun:
+        seconds = time.perf_counter() - started  # the video's time, not the tail's reading
+        skipped = {OFF_FRAME: counts["seen"] - counts["used"]}
+        if not partial:
+            skipped[AFTER_END] = sum(len(late) for _, late in pending)
+        return TrackingRun(tracks=tracks, video_frames=frames,
+                           seconds=seconds, boxes_used=counts["used"],
+                           boxes_skipped=sum(skipped.values()), fps_video=fps,
+                           skipped={k: v for k, v in skipped.items() if v > 0},
+                           partial=partial)
+
+    try:
+        with VideoReader(video) as reader:
+            info = reader.info
+            fps = info.fps
+            writer = (VideoWriter(annotate, width=info.width, height=info.height, fps=info.fps)
+                      if annotate is not None else None)
+            upcoming = next(pending, None)
+            try:
+                for index, rgb in enumerate(tqdm(reader.frames(), total=info.frames,
+                                                 unit="frame", desc="track",
+                                                 disable=not progress), start=1):
+                    here: List[TrackBox] = []
+                    if upcoming is not None and upcoming[0] == index:
+                        here, upcoming = upcoming[1], next(pending, None)
+                    counts["used"] += _step(stream, tracks, index, rgb, here)
+                    counts["seen"] += len(here)
+                    frames = index
+                    if writer is not None:
+                        writer.write(draw_tracks(rgb, here, tracks))
+            except BaseException:
                 if writer is not None:
-                    writer.write(draw_tracks(rgb, by_frame.get(index, []), tracks))
-        except BaseException:
+                    writer.close(failed=True)
+                raise
             if writer is not None:
-                writer.close(failed=True)
-            raise
-        if writer is not None:
-            writer.close()
-    return TrackingRun(tracks=tracks, video_frames=frames,
-                       seconds=time.perf_counter() - started, boxes_used=used,
-                       boxes_skipped=len(boxes) - used, fps_video=info.fps)
+                writer.close()
+            if upcoming is not None:  # boxes after the last video frame
+                pending = itertools.chain([upcoming], pending)
+    except BaseException:
+        if on_stop is not None and frames > 0:
+            on_stop(result(partial=True))
+        raise
+    return result(partial=False)
 
 
 def _step(stream: Any, tracks: Dict[int, TrackResult], index: int, rgb: np.ndarray,

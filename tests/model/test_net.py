@@ -113,3 +113,13 @@ def test_training_record_reads_seed_and_dataset_from_the_checkpoint(tmp_path):
     assert TrainingRecord.from_extra({}) == TrainingRecord(seed=0, data_root=None)
     with pytest.raises(CheckpointError, match="seed '3'"):
         TrainingRecord.from_extra({"train_config": {"seed": "3"}})
+
+
+def test_a_corrupt_checkpoints_error_is_one_short_line(model: JerseyNet, tmp_path: Path) -> None:
+    """PyTorch's weights_only refusal runs to paragraphs: the line names only what to do."""
+    torch.save({"format": "jersey-edge-checkpoint", "x": PRE}, tmp_path / "pickle.pt")
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(tmp_path / "pickle.pt")
+    message = str(caught.value)
+    assert "\n" not in message and len(message) - len(str(tmp_path)) < 150, message
+    assert message.endswith("copy it again or retrain")

@@ -10,6 +10,7 @@ from jersey_edge.runtime.artifacts import (
     FRAMES,
     MASK,
     ORT_TENSORRT_CACHE,
+    graphs_for,
     load_manifest,
 )
 from jersey_edge.runtime.backends import BackendOptions, OnnxRuntimeOptions, open_backend
@@ -131,12 +132,16 @@ def test_tensorrt_provider_options_build_the_right_engine_once(exported):
     assert encoder["trt_int8_enable"] and encoder["trt_fp16_enable"]
     assert "trt_int8_calibration_table_name" not in encoder  # the Q/DQ graph has its scales
     assert encoder["trt_engine_cache_enable"] and encoder["trt_timing_cache_enable"]
-    assert encoder["trt_engine_cache_path"] == str(exported.out / ORT_TENSORRT_CACHE)
+    graph = manifest.files[graphs_for("int8", "tensorrt").graph("encoder")]
+    assert encoder["trt_engine_cache_path"] == str(exported.out / ORT_TENSORRT_CACHE / graph[:16])
     head = tensorrt_provider_options(manifest, "head", "int8", max_sequences=8)
     assert head["trt_profile_max_shapes"] == f"embeddings:8x4x{manifest.embed_dim},mask:8x4"
     assert head["trt_fp16_enable"] and not head["trt_int8_enable"]
     fp32 = tensorrt_provider_options(manifest, "encoder", "fp32")
     assert not fp32["trt_fp16_enable"] and not fp32["trt_int8_enable"]
+    # another graph of the same name (a retrained model) never meets this engine cache
+    assert len({encoder["trt_engine_cache_path"], head["trt_engine_cache_path"],
+                fp32["trt_engine_cache_path"]}) == 3
 
 
 def test_gpu_providers_get_their_options_and_the_cpu_none(exported):
@@ -187,3 +192,32 @@ def test_a_failing_run_is_one_typed_error(exported, monkeypatch):
                        "CPUExecutionProvider .TensorRT EP failed"):
         encoder.run({FRAMES: np.zeros((1, 3, 64, 32), np.float32)})
     head.close()
+
+
+def test_auto_falls_back_when_the_best_backend_cannot_open_its_files(exported, monkeypatch):
+    """A stand-in for a backend whose engine no longer matches the manifest (a build killed
+    before the manifest was updated): 'auto' warns and opens the next backend."""
+    import warnings
+
+    from jersey_edge.core.errors import ArtifactError
+    from jersey_edge.runtime import Recognizer
+    from jersey_edge.runtime import backends as backends_module
+
+    class StaleEngines(Backend):
+        name = "stale"
+
+        def can_serve(self, manifest, precision):
+            return True
+
+        def _open(self, manifest, part, precision):
+            raise ArtifactError(f"{part}.fp32.engine does not match its sha256")
+
+    monkeypatch.setattr(backends_module, "BACKENDS", ("stale", "onnxruntime"))
+    monkeypatch.setitem(backends_module._FACTORIES, "stale", lambda options: StaleEngines())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Recognizer.load(exported.out, backend="auto") as rec:
+            assert rec.backend == "onnxruntime"
+    assert any("stale cannot open" in str(w.message) for w in caught)
+    with pytest.raises(ArtifactError, match="sha256"):
+        Recognizer.load(exported.out, backend="stale")

@@ -188,3 +188,51 @@ def test_context_manager_closes_once_and_for_all(exported, frames):
     recognizer.close()
     with pytest.raises(InputError, match="closed"):
         recognizer.predict(frames[:2])
+
+
+def _predict_until_closed(recognizer, frames, started, errors) -> None:
+    try:
+        while True:
+            started.set()
+            recognizer.predict(frames[:3])
+    except Exception as exc:  # the one outcome the test looks at
+        errors.append(exc)
+
+
+def test_close_from_another_thread_never_blames_the_graph(exported, frames):
+    """Real threads: predictions race a close. Each call either finishes or gets the
+    closed-state InputError, never an error from a session pulled from under it."""
+    import threading
+
+    for _ in range(5):
+        recognizer = Recognizer.load(exported.out, backend="onnxruntime", threads=1)
+        errors, started = [], threading.Event()
+        workers = [threading.Thread(target=_predict_until_closed,
+                                    args=(recognizer, frames, started, errors))
+                   for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        started.wait(10)
+        recognizer.close()
+        for worker in workers:
+            worker.join(30)
+        assert len(errors) == 3
+        assert all(isinstance(e, InputError) and "closed" in str(e) for e in errors), errors
+
+
+def test_predict_batch_encodes_in_bounded_chunks(exported, frames, monkeypatch):
+    from jersey_edge.runtime import recognizer as recognizer_module
+
+    monkeypatch.setattr(recognizer_module, "BATCH_FRAMES", 5)
+    with Recognizer.load(exported.out, backend="onnxruntime", threads=1) as rec:
+        sizes = []
+        encode = rec.encode
+        rec.encode = lambda pixels: sizes.append(len(pixels)) or encode(pixels)
+        batch = [frames[:2], frames[:3], frames[:1], frames[:4], frames[:2]]
+        chunked = rec.predict_batch(batch)
+        rec.encode = encode
+        one_by_one = [rec.predict(s) for s in batch]
+    assert max(sizes) <= 5 and sum(sizes) == 12
+    assert [p.best_guess for p in chunked] == [p.best_guess for p in one_by_one]
+    for a, b in zip(chunked, one_by_one):
+        np.testing.assert_allclose(a.tens_probs, b.tens_probs, rtol=1e-5, atol=1e-6)

@@ -83,3 +83,29 @@ def test_tracks_fed_from_several_threads_each_see_their_own_frames_in_order(rec,
             expected = rec.predict(feeds[track][:step + 1])
             np.testing.assert_allclose(got.ones_probs, expected.ones_probs, atol=1e-5)
             np.testing.assert_allclose(got.attention, expected.attention, atol=1e-5)
+
+
+def test_a_track_silent_for_longer_than_max_age_starts_afresh(rec, frames):
+    aged = rec.stream(max_age=2)
+    kept = rec.stream()
+    for stream in (aged, kept):
+        stream.update(7, frames[0])
+        stream.update(7, frames[1])
+        for _ in range(3):  # three updates without track 7
+            stream.update("other", frames[2])
+    back_aged, back_kept = aged.update(7, frames[3]), kept.update(7, frames[3])
+    assert int(back_aged.attention.astype(bool).sum()) == 1  # only the new frame
+    assert int(back_kept.attention.astype(bool).sum()) == 3
+    fresh = rec.predict([frames[3]])
+    np.testing.assert_allclose(back_aged.tens_probs, fresh.tens_probs, rtol=1e-5, atol=1e-6)
+
+
+def test_more_boxes_than_max_tracks_in_one_frame_warns_once(rec, frames):
+    import pytest
+
+    stream = rec.stream(max_tracks=2)
+    with pytest.warns(RuntimeWarning, match="max_tracks=2") as caught:
+        for _ in range(3):
+            stream.update_many({t: frames[t] for t in range(3)})
+    assert len([w for w in caught if "max_tracks" in str(w.message)]) == 1
+    assert len(stream.tracks) == 2

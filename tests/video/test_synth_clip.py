@@ -115,3 +115,17 @@ def test_a_bad_size_is_one_line_and_exit_2(tmp_path):
     assert done.stderr.startswith("error: ") and done.stderr.strip().count("\n") == 0
     assert "WIDTHxHEIGHT" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "clip").exists()
+
+
+def test_a_users_own_video_in_the_folder_is_never_overwritten(tmp_path):
+    from jersey_edge.core.errors import InputError
+    from jersey_edge.video.synth_clip import ClipConfig, synthesize_clip
+
+    out = tmp_path / "clips"
+    out.mkdir()
+    (out / "clip.mp4").write_bytes(b"my match")
+    with pytest.raises(InputError, match="not written by synth-video"):
+        synthesize_clip(out, ClipConfig(players=2, frames=4, width=96, height=64),
+                        progress=False)
+    assert (out / "clip.mp4").read_bytes() == b"my match"
+    assert sorted(p.name for p in out.iterdir()) == ["clip.mp4"]

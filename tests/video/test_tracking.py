@@ -103,6 +103,30 @@ def test_boxes_past_the_end_of_the_video_are_skipped_not_fatal(exported, clip):
     with Recognizer.load(exported.out, backend="onnxruntime") as rec:
         run = track_video(rec, video, late, progress=False)
     assert run.boxes_skipped == 2 and run.tracks[1].frames_seen == FRAMES
+    assert run.skipped == {"off the frame or under 2 px once clipped": 1,
+                           "after the video's last frame": 1}
+
+
+def test_boxes_that_cannot_be_cropped_are_skipped_also_when_annotating(exported, clip,
+                                                                        tmp_path):
+    """Far off the frame, a sliver under a pixel wide, astronomically large: none ends the
+    run, none reaches Pillow unclipped."""
+    video, _ = clip
+    odd = boxes() + [TrackBox(2, 20, 3, 10, 1e-14, 30), TrackBox(3, 21, -1.7e308, 0, 1.7e308, 9),
+                     TrackBox(4, 22, 1e300, 1e300, 1e300, 1e300)]
+    with Recognizer.load(exported.out, backend="onnxruntime") as rec:
+        run = track_video(rec, video, odd, annotate=tmp_path / "out.mp4", progress=False)
+    assert run.skipped == {"off the frame or under 2 px once clipped": 4}
+    assert sorted(run.tracks) == [1, 4, 7, 9]
+    assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_the_library_raises_typed_errors_for_boxes_beyond_floats(exported):
+    with Recognizer.load(exported.out, backend="onnxruntime") as rec:
+        stream = rec.stream()
+        frame = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+        with pytest.raises(InputError, match="wider or taller than a float"):
+            stream.update_from_detections(frame, np.array([[-1.7e308, 0, 1.7e308, 10]]), [1])
 
 
 def test_score_counts_a_track_without_a_number_as_wrong(exported, clip):
@@ -121,3 +145,65 @@ def test_truth_files_that_map_no_numbers_are_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(InputError, match="truth|numbers|JSON"):
         read_truth(path)
+
+
+def test_a_track_run_stopped_with_sigterm_leaves_partial_results(exported, tmp_path):
+    """The real CLI in its own process, terminated part-way through a long video."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frames = 1500
+    video = tmp_path / "long.mp4"
+    with VideoWriter(video, width=WIDTH, height=HEIGHT, fps=25) as writer:
+        still = np.full((HEIGHT, WIDTH, 3), 90, np.uint8)
+        for _ in range(frames):
+            writer.write(still)
+    tracks = tmp_path / "long.txt"
+    write_mot(tracks, [TrackBox(f, t, 4 + 30 * t, 6, 20, 40)
+                       for f in range(1, frames + 1) for t in (0, 1)])
+    out, log = tmp_path / "tracks.json", tmp_path / "stderr.txt"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jersey_edge", "track", str(video), "--boxes", str(tracks),
+             "--artifacts", str(exported.out), "--backend", "onnxruntime", "--out", str(out)],
+            stderr=stderr, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            counts = [int(n) for n in re.findall(rf"(\d+)/{frames}", log.read_text())]
+            if counts and max(counts) >= 20:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    lines = [line for line in log.read_text().replace("\r", "\n").splitlines()
+             if line.startswith("error:")]
+    assert code == 130, log.read_text()[-2000:]
+    assert len(lines) == 1 and "interrupted; partial results" in lines[0]
+    result = json.loads(out.read_text())
+    assert result["partial"] is True
+    assert 0 < result["video_frames"] < frames
+    assert {t["track_id"] for t in result["tracks"]} == {0, 1}
+    assert all(t["frames_seen"] == result["video_frames"] for t in result["tracks"])
+
+
+def test_a_frame_larger_than_the_video_is_scaled_into_it(tmp_path):
+    """A stream whose resolution grows mid-video: the annotated video keeps its size."""
+    out = tmp_path / "grown.mp4"
+    with VideoWriter(out, width=WIDTH, height=HEIGHT, fps=25) as writer:
+        writer.write(np.zeros((HEIGHT, WIDTH, 3), np.uint8))
+        writer.write(np.full((HEIGHT * 2, WIDTH * 3, 3), 255, np.uint8))
+        writer.write(np.zeros((HEIGHT // 2, WIDTH // 2, 3), np.uint8))
+    with VideoReader(out) as reader:
+        shapes = [f.shape for f in reader.frames()]
+    assert shapes == [(HEIGHT, WIDTH, 3)] * 3
+
+
+def test_a_declared_rotation_is_warned_about(tmp_path):
+    from jersey_edge.video.reader import _warn_if_rotated
+
+    with pytest.warns(RuntimeWarning, match="90 degree rotation"):
+        _warn_if_rotated(tmp_path / "phone.mp4", -90.0)
+    _warn_if_rotated(tmp_path / "plain.mp4", 0.0)

@@ -33,6 +33,9 @@ GENERATOR_VERSION = 3
 MANIFEST = "synth.json"
 IN_PROGRESS = ".synth-in-progress"
 ANCHOR = "anchor.jpg"
+# Per-frame legibility beside each sequence's frames: training weights its frame losses and
+# attention with it (train/legibility.py); real datasets have none, and need none.
+LEGIBILITY = "legibility.json"
 HARD = 0.1  # legibility below which a frame is, by eye, mostly unreadable
 
 
@@ -75,6 +78,9 @@ def _write_track(job: Tuple[TrackSpec, SynthConfig, str]) -> _Written:
         for k, data in enumerate(sequence.frames):
             (folder / frame_name(k)).write_bytes(data)
         (folder / ANCHOR).write_bytes(sequence.frames[sequence.anchor])
+        (folder / LEGIBILITY).write_text(
+            json.dumps({"frames": [round(x, 4) for x in sequence.legibility]}) + "\n",
+            encoding="utf-8")
         counts.append(len(sequence.frames))
         scores += sequence.legibility
         anchors.append(sequence.legibility[sequence.anchor])

@@ -5,17 +5,18 @@ Each backend has its own options dataclass; `BackendOptions` carries all of them
 Backend modules are imported when chosen: onnxruntime / tensorrt load only then.
 """
 
+import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict
+from typing import Callable, Dict, List, Tuple
 
 from ...core.errors import ArtifactError, BackendUnavailableError, InputError
 from ..artifacts import Manifest
-from .base import Backend
+from .base import Backend, Session
 from .onnxruntime import OnnxRuntimeOptions
 from .tensorrt import TensorRTOptions
 
 __all__ = ["BACKENDS", "Backend", "BackendOptions", "OnnxRuntimeOptions", "TensorRTOptions",
-           "open_backend"]
+           "open_backend", "open_sessions"]
 
 BACKENDS = ("tensorrt", "onnxruntime")  # best first
 
@@ -43,21 +44,53 @@ _FACTORIES: Dict[str, Callable[[BackendOptions], Backend]] = {
 }
 
 
+def open_sessions(name: str, manifest: Manifest, precision: str,
+                  options: BackendOptions = BackendOptions()) -> Tuple[Backend, Session, Session]:
+    """(backend, encoder, head) of `name` for `precision`. With 'auto', a backend whose files
+    fail to open (an engine whose build was killed before the manifest was updated, say) is
+    skipped with a warning, and the next one is tried."""
+    if name != "auto":
+        backend = open_backend(name, manifest, precision, options)
+        return (backend, *backend.open(manifest, precision))
+    candidates = _serving(manifest, precision, options)
+    for index, backend in enumerate(candidates):
+        try:
+            return (backend, *backend.open(manifest, precision))
+        except ArtifactError as exc:
+            if index == len(candidates) - 1:
+                raise
+            warnings.warn(f"{backend.name} cannot open {manifest.root} ({exc}); using "
+                          f"{candidates[index + 1].name} instead", RuntimeWarning, stacklevel=3)
+    raise _nothing_serves(manifest, precision)
+
+
+def _serving(manifest: Manifest, precision: str, options: BackendOptions) -> List[Backend]:
+    """The backends installed here that serve `precision` from this folder, best first."""
+    found = []
+    for candidate in BACKENDS:
+        try:
+            backend = _FACTORIES[candidate](options)
+        except BackendUnavailableError:
+            continue
+        if backend.can_serve(manifest, precision):
+            found.append(backend)
+    return found
+
+
+def _nothing_serves(manifest: Manifest, precision: str) -> ArtifactError:
+    return ArtifactError(
+        f"{manifest.root} has no {precision} graphs that a backend here can run: "
+        f"export them (`jersey-edge export --{precision}`) or pick another precision")
+
+
 def open_backend(name: str, manifest: Manifest, precision: str,
                  options: BackendOptions = BackendOptions()) -> Backend:
     """The backend `name` ready to serve `precision`; 'auto' takes the best one that can."""
     if name == "auto":
-        for candidate in BACKENDS:
-            try:
-                backend = _FACTORIES[candidate](options)
-            except BackendUnavailableError:
-                continue
-            if backend.can_serve(manifest, precision):
-                return backend
-        raise ArtifactError(
-            f"{manifest.root} has no {precision} graphs that a backend here can run: "
-            f"export them (`jersey-edge export --{precision}`) or pick another precision"
-        )
+        serving = _serving(manifest, precision, options)
+        if serving:
+            return serving[0]
+        raise _nothing_serves(manifest, precision)
     if name not in _FACTORIES:
         raise InputError(f"unknown backend {name!r}: use auto, {', '.join(BACKENDS)}")
     backend = _FACTORIES[name](options)

@@ -57,8 +57,8 @@ def tensorrt_provider_options(manifest: Manifest, part: str, precision: str, *,
     has been set ... but fp16 is not configured"), refuses the QDQ encoder, and rebuilds its
     engines on every start and for every larger batch. The QDQ graph carries its scales, so
     INT8 needs no calibration table; the head of an INT8 pair runs FP16. Engines and the
-    timing cache live in the artifacts folder (ORT_TENSORRT_CACHE); the profile is the one
-    `build-engine` uses.
+    timing cache live in the artifacts folder (ORT_TENSORRT_CACHE/<graph sha256 prefix>);
+    the profile is the one `build-engine` uses.
     """
     shapes = profile_shapes(manifest, part, max_sequences)
 
@@ -66,7 +66,11 @@ def tensorrt_provider_options(manifest: Manifest, part: str, precision: str, *,
         return ",".join(f"{name}:{'x'.join(str(d) for d in ranges[which])}"
                         for name, ranges in shapes.items())
 
-    cache = str(manifest.root / ORT_TENSORRT_CACHE)
+    # The provider keys its engines by graph name and versions, not by weights: a folder
+    # holding the graph of the same name (a retrained model copied over) would silently run
+    # the old engine. A sub-folder per graph sha256 ties each engine to its graph's bytes.
+    graph = manifest.files[graphs_for(precision, "tensorrt").graph(part)]
+    cache = str(manifest.root / ORT_TENSORRT_CACHE / graph[:16])
     return {
         "device_id": device_id,
         "trt_fp16_enable": precision in ("fp16", "int8"),
@@ -150,6 +154,10 @@ class OnnxRuntimeSession(Session):
         return self._session is None
 
     @property
+    def output_names(self) -> List[str]:
+        return list(self._outputs)
+
+    @property
     def input_shapes(self) -> Dict[str, Shape]:
         """Input name -> shape as the graph declares it, -1 for a symbolic dimension."""
         return dict(self._expected)
@@ -225,6 +233,11 @@ class OnnxRuntimeBackend(Backend):
         )
         try:
             check_inputs(session.input_shapes, manifest.input_shapes(part), manifest.path(name))
+            missing = sorted(set(manifest.output_names(part)) - set(session.output_names))
+            if missing:
+                raise ArtifactError(f"{manifest.path(name)} lacks the output(s) {missing} (it "
+                                    f"has {sorted(session.output_names)}): the graph and "
+                                    f"{MANIFEST} disagree; re-export")
         except ArtifactError:
             session.close()
             raise

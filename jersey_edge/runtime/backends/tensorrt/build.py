@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Set, Tuple
 
 from ....core.errors import ArtifactError, InputError, JerseyEdgeError
-from ....core.fileio import PathLike, atomic_path
+from ....core.fileio import PathLike, atomic_path, remove_stale_temporaries
 from ...artifacts import (
     CALIBRATION_CACHE,
     PARTS,
@@ -155,6 +155,8 @@ def build_engines(artifacts: PathLike, *, precision: str,
         plan_engine(part, precision, strongly_typed=False,
                     use_calibration_cache=options.use_calibration_cache)
     manifest = load_manifest(artifacts)
+    for stale in remove_stale_temporaries(manifest.root):  # of a build that was killed
+        _log.info("removed %s, left by an interrupted write", stale.name)
     shapes = {part: profile_shapes(manifest, part, options.max_sequences)
               for part in options.parts}
     _verify_listed(manifest, {graphs_for(precision, "tensorrt").engine(p) for p in options.parts})
