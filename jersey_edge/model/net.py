@@ -129,8 +129,9 @@ def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
     """
     path, expected_sha256 = resolve_checkpoint(path)
     data = _read_bytes(path)
+    sha256 = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None:
-        check_sha256(path, data, expected_sha256)
+        check_sha256(path, sha256, expected_sha256)
     raw = _read(path, data)
     try:
         model_cfg = ModelConfig.from_dict(raw["model_config"])
@@ -149,7 +150,7 @@ def load_checkpoint(path: PathLike) -> LoadedCheckpoint:
     model.load_state_dict(state)
     return LoadedCheckpoint(model=model.eval(), model_cfg=model_cfg, preprocess=preprocess,
                             max_frames=max_frames, extra=raw["extra"], raw=raw,
-                            sha256=hashlib.sha256(data).hexdigest())
+                            sha256=sha256)
 
 
 def _read_bytes(path: Path) -> bytes:

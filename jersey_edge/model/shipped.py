@@ -34,14 +34,12 @@ def resolve_checkpoint(path: PathLike) -> Tuple[Path, Optional[str]]:
     return WEIGHTS_DIR / str(path), SHIPPED[str(path)]
 
 
-def check_sha256(name: Path, data: bytes, expected: str) -> str:
-    """The sha256 of `data`, or CheckpointError (one line) where it is not `expected`."""
-    digest = hashlib.sha256(data).hexdigest()
+def check_sha256(name: Path, digest: str, expected: str) -> None:
+    """CheckpointError (one line) where a shipped file's sha256 `digest` is not `expected`."""
     if digest != expected:
         raise CheckpointError(f"{name.name}: sha256 {digest[:12]}... does not match the "
                               f"shipped {expected[:12]}...; the packaged file is damaged or "
                               "was replaced: reinstall jersey-edge")
-    return digest
 
 
 def pack_weights(checkpoint: PathLike, out: PathLike) -> str:

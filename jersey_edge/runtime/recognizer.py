@@ -142,18 +142,17 @@ class Recognizer:
         BATCH_FRAMES frames a call, so memory stays bounded however many sequences come."""
         self._require_open()
         _require_ordered(sequences, "a batch", "sequences (each a list of frames)")
-        predictions: List[Prediction] = []
-        chunk: List[Sequence[Frame]] = []
+        chunks: List[List[Sequence[Frame]]] = [[]]
         frames = 0
-        for sequence in list(sequences) + [None]:  # None: flush the last chunk
-            size = 0 if sequence is None else min(_length(sequence), self.max_frames)
-            if chunk and (sequence is None or frames + size > BATCH_FRAMES):
-                predictions += self.predict_preprocessed([self.preprocess(s) for s in chunk])
-                chunk, frames = [], 0
-            if sequence is not None:
-                chunk.append(sequence)
-                frames += size
-        return predictions
+        for sequence in sequences:
+            size = min(_length(sequence), self.max_frames)
+            if chunks[-1] and frames + size > BATCH_FRAMES:
+                chunks.append([])
+                frames = 0
+            chunks[-1].append(sequence)
+            frames += size
+        return [prediction for chunk in chunks for prediction in
+                self.predict_preprocessed([self.preprocess(s) for s in chunk])]
 
     def predict_preprocessed(self, sequences: Sequence[np.ndarray]) -> List[Prediction]:
         """Sequences already preprocessed ([T_i,3,H,W] each); longer ones are sampled to

@@ -10,7 +10,6 @@ number when even that one falls below the model's abstain threshold.
 import itertools
 import json
 import time
-from collections import Counter
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,18 +111,17 @@ def track_video(recognizer: Any, video: Path, boxes: Iterable[TrackBox], *,
     pending = frames_of(boxes)
     stream = recognizer.stream(window=window)
     tracks: Dict[int, TrackResult] = {}
-    counts = Counter()  # type: Counter[str]
-    frames = 0
+    frames = used = seen = 0
     started = time.perf_counter()
     fps = 0.0
 
     def result(partial: bool) -> TrackingRun:
         seconds = time.perf_counter() - started  # the video's time, not the tail's reading
-        skipped = {OFF_FRAME: counts["seen"] - counts["used"]}
+        skipped = {OFF_FRAME: seen - used}
         if not partial:
             skipped[AFTER_END] = sum(len(late) for _, late in pending)
         return TrackingRun(tracks=tracks, video_frames=frames,
-                           seconds=seconds, boxes_used=counts["used"],
+                           seconds=seconds, boxes_used=used,
                            boxes_skipped=sum(skipped.values()), fps_video=fps,
                            skipped={k: v for k, v in skipped.items() if v > 0},
                            partial=partial)
@@ -142,8 +140,8 @@ def track_video(recognizer: Any, video: Path, boxes: Iterable[TrackBox], *,
                     here: List[TrackBox] = []
                     if upcoming is not None and upcoming[0] == index:
                         here, upcoming = upcoming[1], next(pending, None)
-                    counts["used"] += _step(stream, tracks, index, rgb, here)
-                    counts["seen"] += len(here)
+                    used += _step(stream, tracks, index, rgb, here)
+                    seen += len(here)
                     frames = index
                     if writer is not None:
                         writer.write(draw_tracks(rgb, here, tracks))
