@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ..core.errors import DatasetError, InputError
 from ..core.labels import parse_label
@@ -134,7 +134,8 @@ def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
         if listing is not None:  # Project A: the child is a sequence and its own track
             found = [(child, listing)]
         else:  # Project B: the child is a track holding sequence folders
-            found = [(s, _images(s, skipped) or ([], None)) for s in subfolders(child, skipped)]
+            found = [(s, _images(s, skipped) or _Listing([], None))
+                     for s in subfolders(child, skipped)]
             if not found:
                 skipped["empty folder"] += 1
         for seq_dir, listing in found:
@@ -144,11 +145,20 @@ def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
     return out
 
 
+class _Listing(NamedTuple):
+    """What one look at a folder found: its readable frames, anchor, and the scores of its
+    legibility sidecar by frame file name (None without a fitting sidecar)."""
+
+    frames: List[Path]
+    anchor: Optional[Path]
+    scores: Optional[Dict[str, float]] = None
+
+
 def _record(root: Path, track_dir: Path, seq_dir: Path, label: int,
-            listing: Tuple[List[Path], Optional[Path]], min_frames: int, skipped: Counter, *,
+            listing: _Listing, min_frames: int, skipped: Counter, *,
             source_split: Optional[str] = None) -> Optional[SequenceRecord]:
     """The record of one sequence folder's readable frames, None (counted) if too short."""
-    frames, anchor = listing
+    frames, anchor, scores = listing
     if not frames and anchor is not None:
         # Like the runtime's `predict`: a folder holding only the best view uses it.
         frames, anchor = [anchor], None
@@ -157,16 +167,12 @@ def _record(root: Path, track_dir: Path, seq_dir: Path, label: int,
         return None
     return SequenceRecord(label=label, track=_rel(root, track_dir), sequence=_rel(root, seq_dir),
                           frames=tuple(frames), anchor=anchor, source_split=source_split,
-                          legibility=_legibility(seq_dir, frames))
+                          legibility=_legibility(scores, frames))
 
 
-def _legibility(seq_dir: Path, frames: List[Path]) -> Optional[Tuple[float, ...]]:
-    """The readable frames' scores from the folder's sidecar, which covers every frame file."""
-    try:
-        every_frame = split_sequence_folder(seq_dir)[0]
-    except OSError:
-        return None
-    scores = read_legibility(seq_dir, [p.name for p in every_frame])
+def _legibility(scores: Optional[Dict[str, float]],
+                frames: List[Path]) -> Optional[Tuple[float, ...]]:
+    """The readable frames' scores, where the sidecar scored every one of them."""
     if scores is None or any(p.name not in scores for p in frames):
         return None
     return tuple(scores[p.name] for p in frames)
@@ -189,9 +195,10 @@ def _without_linked_copies(root: Path, records: List[SequenceRecord],
     return kept
 
 
-def _images(folder: Path, skipped: Counter) -> Optional[Tuple[List[Path], Optional[Path]]]:
-    """Readable frames and anchor of a folder, broken files counted and left out; None when
-    the folder holds no image files at all (so it is not a sequence)."""
+def _images(folder: Path, skipped: Counter) -> Optional[_Listing]:
+    """Readable frames and anchor of a folder, broken files counted and left out, and its
+    sidecar's scores (which cover every frame file); None when the folder holds no image
+    files at all (so it is not a sequence)."""
     try:
         frames, anchor = split_sequence_folder(folder)
     except OSError:
@@ -211,7 +218,7 @@ def _images(folder: Path, skipped: Counter) -> Optional[Tuple[List[Path], Option
         if reason:
             skipped[reason] += 1
             anchor = None
-    return good, anchor
+    return _Listing(good, anchor, read_legibility(folder, [p.name for p in frames]))
 
 
 def _image_problem(path: Path) -> Optional[str]:
