@@ -10,7 +10,7 @@ card beside the file.
 import sys
 from pathlib import Path
 
-from jersey_edge.model.shipped import pack_weights
+from jersey_edge.model.net import pack_weights
 
 if __name__ == "__main__":
     source, target = map(Path, sys.argv[1:3])

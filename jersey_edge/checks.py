@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from . import __version__
-from .core.versions import installed_versions
 
 if TYPE_CHECKING:  # imported when probed: the runtime package loads numpy
     from .runtime.backends.tensorrt.cuda_driver import CudaDevice
@@ -224,3 +223,13 @@ def _guarded(probe: Callable[[], T], fallback: T) -> T:
 def _one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
+
+def installed_versions(names: Sequence[str]) -> Dict[str, Optional[str]]:
+    """Distribution name -> its version, None where it is not installed."""
+    found: Dict[str, Optional[str]] = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .core.fileio import atomic_write_text
 from .data.synth.config import DEFAULT_SEQUENCES
-from .model.shipped import SYNTH_WEIGHTS
+from .model.net import SYNTH_WEIGHTS
 
 SYNTH_MANIFEST = "synth.json"
 BENCH_BATCHES = (1, 4, 8, 16)
@@ -116,7 +116,8 @@ def _synthesize(paths: DemoPaths, sequences: int, seed: int) -> None:
 
 def _train(paths: DemoPaths, init: str) -> None:
     from .train.config import preset
-    from .train.loop import IMAGENET, LAST, train
+    from .train.loop import IMAGENET, train
+    from .train.state import LAST
 
     resume = (paths.run / LAST).is_file()
     recipe = preset("demo" if init == IMAGENET else "finetune")
@@ -128,9 +129,9 @@ def _export(paths: DemoPaths, summary: DemoSummary) -> None:
     from rich.console import Console
 
     from .export.abstain import WARNING_PREFIX as ABSTAIN_WARNING
-    from .export.int8 import markdown_table
+    from .export.int8.build import markdown_table
     from .export.pipeline import ExportOptions, export_model
-    from .export.report import render_parity
+    from .export.verify import render_parity
 
     # The demo shows every precision, also one that misses its target: it is published
     # marked "degraded" (warned about below and on load), where `jersey-edge export` refuses.
@@ -143,8 +144,8 @@ def _export(paths: DemoPaths, summary: DemoSummary) -> None:
         degraded = not warning.startswith(ABSTAIN_WARNING)
         print(f"warning: {warning}" + (" (published as degraded)" if degraded else ""))
     for row in report.parity:  # the graphs through the runtime on ONNX Runtime (CPU)
-        if row["encoder"] and row["number_acc"] is not None:
-            summary.accuracy[f"test number ({row['name']} graphs)"] = row["number_acc"]
+        if row.encoder and row.number_acc is not None:
+            summary.accuracy[f"test number ({row.name} graphs)"] = row.number_acc
     summary.files["artifacts"] = str(paths.artifacts)
 
 
@@ -199,9 +200,9 @@ def _predict(paths: DemoPaths, summary: DemoSummary, count: int = 5) -> None:
 def _track(paths: DemoPaths, summary: DemoSummary) -> None:
     """Render the clip (once), then read every track from the true boxes, streaming."""
     from .core.fileio import atomic_write_text as write
+    from .data.synth.clip import MANIFEST, TRACKS, VIDEO, synthesize_clip
     from .runtime import Recognizer
     from .video.mot import check_mot, iter_mot
-    from .video.synth_clip import MANIFEST, TRACKS, VIDEO, synthesize_clip
     from .video.tracking import read_truth, score, track_video
 
     clip = paths.data.parent / "clip"

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from jersey_edge.core.preprocess import PreprocessConfig
 
 if TYPE_CHECKING:
-    from jersey_edge.export.report import ExportReport
+    from jersey_edge.export.pipeline import ExportReport
     from jersey_edge.model.net import JerseyNet
 
 Size = Tuple[int, int]
@@ -85,14 +85,16 @@ def jpeg() -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Project B layout: labels 4, 7, 48 x 3 tracks x 2 sequences x 4 frames + anchor.
+    """Track layout (ROOT/label/track/sequence): labels 4, 7, 48 x 3 tracks x 2 sequences
+    x 4 frames + anchor.
     Shared by many tests: do not modify it (use fake_dataset for that)."""
     return write_fake_dataset(tmp_path_factory.mktemp("tiny_b"), layout="B")
 
 
 @pytest.fixture(scope="session")
 def tiny_dataset_a(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Project A layout: labels 4, 7, 48 x 6 sequences x 4 frames + anchor. Read-only."""
+    """Flat layout (ROOT/label/sequence): labels 4, 7, 48 x 6 sequences x 4 frames + anchor.
+    Read-only."""
     return write_fake_dataset(tmp_path_factory.mktemp("tiny_a"), layout="A")
 
 

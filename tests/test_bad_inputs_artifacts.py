@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from jersey_edge.data.discovery import discover
-from jersey_edge.runtime import artifacts
+from jersey_edge.runtime import manifest as manifest_module
 from jersey_edge.runtime.artifacts import MANIFEST
 from tests.test_bad_inputs import assert_one_line_error, cli
 
@@ -122,7 +122,7 @@ def test_unreadable_manifest_says_so(exported, folder, capsys, monkeypatch):
     def denied(path) -> bytes:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(artifacts, "read_regular_file", denied)
+    monkeypatch.setattr(manifest_module, "read_regular_file", denied)
     code, _, err = predict(capsys, exported, folder)
     assert_one_line_error(code, err)
     assert "cannot be read" in err and "JSON" not in err

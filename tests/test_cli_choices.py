@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from jersey_edge import cli as cli_mod
+from jersey_edge import cli_train
+from jersey_edge.core.errors import InputError
 from jersey_edge.data.splits import SPLIT_NAMES
-from jersey_edge.export.calibration import CALIB_METHODS
+from jersey_edge.export.int8.calibration import CALIB_METHODS
 from jersey_edge.export.pipeline import ExportOptions
 from jersey_edge.runtime import Recognizer
 from jersey_edge.runtime.artifacts import PRECISIONS
@@ -25,7 +27,7 @@ WIDE = {"COLUMNS": "240", "TERMINAL_WIDTH": "240"}  # no wrapping inside the opt
 @pytest.mark.parametrize(("choice", "library"), [
     (cli_mod.PrecisionName, PRECISIONS),
     (cli_mod.BackendName, ("auto", *BACKENDS)),
-    (cli_mod.PresetName, tuple(PRESETS)),
+    (cli_train.PresetName, tuple(PRESETS)),
     (cli_mod.SplitName, (*SPLIT_NAMES, ALL)),
     (cli_mod.CalibMethod, CALIB_METHODS),
 ])
@@ -33,11 +35,16 @@ def test_choices_are_the_librarys(choice, library):
     assert sorted(get_args(choice)) == sorted(library)
 
 
+def test_build_engine_precisions_are_the_librarys():
+    """build-engine's repeatable --precision is an Enum (typer takes no list of Literal)."""
+    assert [p.value for p in cli_mod.EnginePrecision] == list(get_args(cli_mod.PrecisionName))
+    assert sorted(p.value for p in cli_mod.EnginePrecision) == sorted(PRECISIONS)
+
+
 def test_device_choices_are_what_training_resolves():
-    from jersey_edge.core.errors import InputError
     from jersey_edge.train.loop import resolve_device
 
-    assert get_args(cli_mod.DeviceName) == ("auto", "cpu", "cuda")
+    assert get_args(cli_train.DeviceName) == ("auto", "cpu", "cuda")
     resolve_device("cpu")
     with pytest.raises(InputError, match="auto, cpu or cuda"):
         resolve_device("tpu")
@@ -59,7 +66,8 @@ def listed(text: str, values) -> bool:
     ("predict", [cli_mod.BackendName, cli_mod.PrecisionName]),
     ("track", [cli_mod.BackendName, cli_mod.PrecisionName]),
     ("evaluate", [cli_mod.SplitName]),
-    ("train", [cli_mod.PresetName, cli_mod.DeviceName]),
+    ("train", [cli_train.PresetName, cli_train.DeviceName]),
+    ("build-engine", [cli_mod.PrecisionName]),
 ])
 def test_help_lists_the_choices(command, choices):
     text = help_of(command)
@@ -85,6 +93,7 @@ def test_shell_completion_is_offered():
     ("export", "--calib-method", "kl"),
     ("train", "--preset", "huge"),
     ("train", "--device", "tpu"),
+    ("build-engine", "--precision", "fp64"),
 ])
 def test_a_value_outside_the_choices_is_one_line_and_exit_2(capsys, args):
     code, out, err = cli(capsys, *args)
@@ -111,7 +120,7 @@ def test_a_choice_reaches_the_library_as_a_plain_string(capsys, monkeypatch, tmp
 
     def load(cls, artifacts, backend, precision, **kwargs):
         seen.update(backend=backend, precision=precision)
-        raise cli_mod.InputError("stop here")
+        raise InputError("stop here")
 
     monkeypatch.setattr(Recognizer, "load", classmethod(load))
     code, _, err = cli(capsys, "predict", str(tmp_path), "--backend", "onnxruntime",

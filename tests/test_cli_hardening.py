@@ -10,10 +10,10 @@ from typing import List
 
 import pytest
 
-from jersey_edge import cli as cli_mod
 from jersey_edge.cli import main
 from jersey_edge.data import preview
 from jersey_edge.runtime import Recognizer
+from jersey_edge.runtime import folders as folders_mod
 from tests.test_bad_inputs import cli
 
 PREVIEW = ("data", "preview", "--data-root", "nowhere")
@@ -82,7 +82,7 @@ def sequence_folders(exported, count: int) -> List[Path]:
 
 def test_predict_works_through_folders_a_chunk_at_a_time(exported, capsys, monkeypatch):
     """Chunks of 2: each is read, predicted and printed before the next one is read."""
-    monkeypatch.setattr(cli_mod, "PREDICT_CHUNK", 2)
+    monkeypatch.setattr(folders_mod, "PREDICT_CHUNK", 2)
     events: List[str] = []
     real_preprocess, real_predict = Recognizer.preprocess, Recognizer.predict_preprocessed
 
@@ -126,9 +126,9 @@ def test_predict_json_never_prints_nan(exported, capsys, monkeypatch):
 
 
 def test_library_warnings_print_as_one_line():
-    from jersey_edge.cli import _one_line_warning
+    from jersey_edge.cli_support import one_line_warning
 
-    text = _one_line_warning(UserWarning("int8 misses its target\nsee manifest.json"),
+    text = one_line_warning(UserWarning("int8 misses its target\nsee manifest.json"),
                              UserWarning, "cli.py", 376, "source line shown by default")
     assert text.startswith("warning: int8 misses its target") and text.count("\n") == 1
     assert "cli.py" not in text and "source line" not in text

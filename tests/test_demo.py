@@ -30,8 +30,8 @@ def test_demo_warns_when_reusing_data_of_an_older_generator(tmp_path, capsys):
 
 
 def test_demo_ends_by_tracking_the_synthetic_clip(exported, tmp_path, capsys):
+    from jersey_edge.data.synth.clip import ClipConfig, synthesize_clip
     from jersey_edge.demo import _track
-    from jersey_edge.video.synth_clip import ClipConfig, synthesize_clip
 
     paths = DemoPaths(data=tmp_path / "data" / "synth", artifacts=exported.out,
                       reports=tmp_path / "reports")

@@ -7,7 +7,7 @@ import pytest
 
 from jersey_edge.bench.report import BenchReport, write_json
 from jersey_edge.train import evaluate as evaluate_mod
-from jersey_edge.train.history import HISTORY, write_history
+from jersey_edge.train.plots import HISTORY, write_history
 
 NOT_JSON = "not JSON compliant"
 

@@ -7,7 +7,7 @@ from typing import Callable, NamedTuple
 
 import pytest
 
-from jersey_edge.bench import sources
+from jersey_edge.bench import runners as sources
 from jersey_edge.core.errors import DatasetError
 from jersey_edge.data.discovery import discover
 from jersey_edge.data.splits import SPLITS, load_splits, split_records, training_splits
@@ -33,7 +33,7 @@ def make_changed_run(fake_dataset: Callable[..., Path], tiny_checkpoint: Callabl
     """A run trained on a dataset that has since gained a label (6 sequences)."""
     data = fake_dataset()
     checkpoint = tiny_checkpoint(run_dir, data)
-    training_splits(data, run_dir, seed=SEED)
+    training_splits(discover(data).records, run_dir, seed=SEED)
     written = (run_dir / SPLITS).read_bytes()
     fake_dataset(root=data, labels=(9,))
     return ChangedRun(checkpoint, data, written)
@@ -58,30 +58,31 @@ def assert_clear_mismatch(error: pytest.ExceptionInfo) -> None:
 
 def test_load_splits_refuses_a_changed_dataset(changed_run):
     with pytest.raises(DatasetError) as caught:
-        load_splits(changed_run.data_root, changed_run.run_dir, seed=SEED)
+        load_splits(discover(changed_run.data_root).records, changed_run.run_dir, seed=SEED)
     assert_clear_mismatch(caught)
     assert_run_untouched(changed_run)
 
 
 def test_load_splits_refuses_another_seed(changed_run):
     with pytest.raises(DatasetError, match="seed 3 there, 4 now"):
-        load_splits(changed_run.data_root, changed_run.run_dir, seed=4)
+        load_splits(discover(changed_run.data_root).records, changed_run.run_dir, seed=4)
     assert_run_untouched(changed_run)
 
 
 def test_load_splits_without_a_cache_splits_in_memory(fake_dataset, tmp_path):
     data = fake_dataset()
-    splits = load_splits(data, tmp_path / "run", seed=SEED)
+    splits = load_splits(discover(data).records, tmp_path / "run", seed=SEED)
     assert splits == split_records(discover(data).records, seed=SEED)
     assert not (tmp_path / "run").exists()
 
 
 def test_training_splits_follow_the_dataset(changed_run):
     """`train` alone re-splits a changed dataset (loudly) and records the new split."""
-    splits = training_splits(changed_run.data_root, changed_run.run_dir, seed=SEED)
+    records = discover(changed_run.data_root).records
+    splits = training_splits(records, changed_run.run_dir, seed=SEED)
     assert 9 in {r.label for r in splits.train}
     assert (changed_run.run_dir / SPLITS).read_bytes() != changed_run.splits_json
-    assert load_splits(changed_run.data_root, changed_run.run_dir, seed=SEED) == splits
+    assert load_splits(records, changed_run.run_dir, seed=SEED) == splits
 
 
 def test_evaluate_refuses_a_changed_dataset(changed_run):

@@ -4,11 +4,8 @@ Importing this package imports neither torch nor matplotlib: the PyTorch rows an
 load them when they run, so the benchmark works on a runtime-only device.
 """
 
-from .harness import run_bench
-from .options import parse_batches
-from .plot import plot
-from .render import render_table, write_markdown
-from .report import BenchReport, Row, write_json
+from .harness import parse_batches, run_bench
+from .report import BenchReport, Row, plot, render_table, write_json, write_markdown
 
 __all__ = [
     "BenchReport",

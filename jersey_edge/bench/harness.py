@@ -3,32 +3,93 @@
 Order of work: open every row's runner, compute parity (the reference first, so the others
 can be compared with it), time each row at each batch size, then the streaming row and the
 decode path on the fastest faithful runtime config. Runners are closed however it ends.
+Options are checked before any of it, each failing with one line that says what to type
+instead: a typo must not cost a run or turn into a silently skipped row. The streaming row
+times one `TrackStream.update` per new frame against re-running the whole window: what a
+tracker integration pays per frame.
 """
 
 import contextlib
+import itertools
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.errors import BackendUnavailableError
+from ..core.errors import InputError
 from ..core.parity import Parity, compare
+from ..core.preprocess import load_rgb
 from ..core.two_stage import Logits
-from ..runtime.artifacts import Manifest, load_manifest, onnx_name
+from ..runtime import Recognizer
+from ..runtime.artifacts import PRECISIONS, onnx_name
+from ..runtime.backends import BACKENDS
+from ..runtime.manifest import Manifest, load_manifest
 from .decode_path import DecodePathResult, time_decode_path
 from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
-from .measure import RowTiming, time_rows
-from .options import check_options
-from .ratios import best_runtime, compute_ratios, noisy
-from .report import BenchReport, Row, engine_records
-from .runners import Runner, RuntimeRunner, label, open_runtime_runners
-from .sgemm import SgemmPeak, SgemmProbe
-from .sources import Reference, open_reference, test_records
-from .streaming import StreamingResult, time_streaming
-from .system import describe
-from .timing import ROUNDS
+from .report import BenchReport, Ratio, Row, best_runtime, compute_ratios, engine_records, noisy
+from .runners import (
+    Reference,
+    Runner,
+    RuntimeRunner,
+    label,
+    open_reference,
+    open_runners,
+    test_records,
+)
+from .system import SgemmPeak, SgemmProbe, describe
+from .timing import ROUNDS, RowTiming, Timing, call_step, round_robin, time_rows
+
+TRACK = "bench-track"
+
+
+@dataclass(frozen=True)
+class StreamingResult:
+    config: str  # backend and precision it ran on
+    window: int
+    update: Timing  # one new frame: preprocess it, encode it, re-run the head
+    full_window: Timing  # `predict` on the last `window` decoded frames
+    round_speedups: List[float]  # full-window p50 / update p50, per interleaved round
+
+    @property
+    def speedup(self) -> Ratio:
+        """How many times cheaper an update is than re-running the window."""
+        what = (f"streaming update vs full {self.window}-frame re-run ({self.config}): "
+                f"{self.update.p50:.2f} ms vs {self.full_window.p50:.2f} ms")
+        return Ratio.from_rounds(self.round_speedups, what)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"config": self.config, "window": self.window,
+                "update_p50_ms": self.update.p50, "update_p95_ms": self.update.p95,
+                "full_window_p50_ms": self.full_window.p50,
+                "full_window_p95_ms": self.full_window.p95,
+                "speedup": self.speedup.value, "round_speedups": self.round_speedups}
+
+
+def time_streaming(recognizer: Recognizer, paths: Sequence[Path], *, window: int,
+                   warmup_s: float, duration_s: float) -> StreamingResult:
+    """Updates and full re-runs alternate round by round on the same decoded frames."""
+    pad = recognizer.manifest.preprocess.pad_value
+    decoded = [np.asarray(load_rgb(p, pad_value=pad)) for p in paths]
+    stream = recognizer.stream(window=window)
+    for frame in itertools.islice(itertools.cycle(decoded), window):
+        stream.update(TRACK, frame)  # fill the window: every timed update sees a full one
+    frames = itertools.cycle(decoded)
+    last_window = [decoded[i % len(decoded)] for i in range(window)]
+    update, full = round_robin(
+        [call_step(lambda: stream.update(TRACK, next(frames))),
+         call_step(lambda: recognizer.predict(last_window))],
+        warmup_s=warmup_s, duration_s=duration_s)
+    return StreamingResult(
+        config=f"{recognizer.backend} {recognizer.precision}", window=window,
+        update=Timing.joined([r["call"] for r in update]),
+        full_window=Timing.joined([r["call"] for r in full]),
+        round_speedups=[f["call"].p50 / u["call"].p50 for u, f in zip(update, full)])
+
+
+MAX_BATCH = 4096
 
 
 def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
@@ -59,8 +120,8 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
         steps = stack.enter_context(_Steps(progress))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jersey-bench-")))
         sequences = _sequences(manifest, reference, data_root, scratch, parity_limit, notes)
-        runners = _open_runners(manifest, reference, sequences, stack, notes, backends=backends,
-                                precisions=precisions, threads=threads)
+        runners = open_runners(manifest, reference, sequences, stack, notes, backends=backends,
+                               precisions=precisions, threads=threads)
         steps.total(len(runners) + len(batches) * ROUNDS + 2)
         parities = _parities(runners, sequences, steps)
         probe = SgemmProbe(threads)
@@ -93,32 +154,47 @@ def run_bench(artifacts: Path, *, batches: Sequence[int] = (1, 4, 8, 16),
     )
 
 
-def _open_runners(manifest: Manifest, reference: Optional[Reference], sequences: SequenceSet,
-                  stack: contextlib.ExitStack, notes: List[str], *,
-                  backends: Optional[Sequence[str]], precisions: Optional[Sequence[str]],
-                  threads: int) -> List[Runner]:
-    """PyTorch rows first (eager FP32 is the reference), then the runtime rows; each is
-    closed by `stack`, however the run ends."""
-    opened = open_runtime_runners(manifest.root, backends=backends, precisions=precisions,
-                                  available=manifest.available_precisions(), threads=threads)
-    for runner in opened.runners:
-        stack.callback(runner.close)
-    notes += opened.notes
-    torch_rows: List[Runner] = []
-    if reference is not None:
-        from .torch_runners import open_torch_runners
+def parse_batches(text: str) -> List[int]:
+    """"1,4,8,16" -> [1, 4, 8, 16] (sorted, duplicates dropped)."""
+    parts = [part.strip() for part in str(text).split(",")]
+    try:
+        values = [int(part) for part in parts]
+    except ValueError:
+        values = []
+    if not values or any(not 1 <= v <= MAX_BATCH for v in values):
+        raise InputError(f"batch sizes {text!r}: give comma-separated sizes 1-{MAX_BATCH}, "
+                         "e.g. 1,4,8,16")
+    return sorted(set(values))
 
-        count = min(2, len(sequences))
-        example = (np.concatenate([sequences.real_frames(i) for i in range(count)]),
-                   sequences.mask[:count])
-        torch_rows = open_torch_runners(reference.loaded.model, example=example,
-                                        threads=threads)
-        for runner in torch_rows:
-            stack.callback(runner.close)
-    if not torch_rows and not opened.runners:
-        raise BackendUnavailableError("no backend here can run these artifacts: "
-                                      + "; ".join(notes))
-    return torch_rows + opened.runners
+
+def check_names(option: str, given: Optional[Sequence[str]], known: Sequence[str]) -> None:
+    """A typo must not turn into a silently skipped row."""
+    unknown = [name for name in given or () if name not in known]
+    if unknown:
+        raise InputError(f"{option}: unknown {', '.join(map(repr, unknown))}; "
+                         f"use {', '.join(known)}")
+
+
+def check_options(*, batches: Sequence[int], frames: int, max_frames: int, warmup_s: float,
+                  duration_s: float, threads: int, parity_limit: object,
+                  backends: Optional[Sequence[str]] = None,
+                  precisions: Optional[Sequence[str]] = None) -> List[int]:
+    """Validated batch sizes; InputError for anything a run could not honour."""
+    check_names("backends", backends, BACKENDS)
+    check_names("precisions", precisions, PRECISIONS)
+    batches = parse_batches(",".join(str(b) for b in batches)) if batches else []
+    if not batches:
+        raise InputError("give at least one batch size, e.g. 1,4,8,16")
+    if not 1 <= frames <= max_frames:
+        raise InputError(f"frames per sequence must be 1-{max_frames} for these artifacts, "
+                         f"got {frames}")
+    if warmup_s < 0 or duration_s <= 0:
+        raise InputError("warm-up must be >= 0 s and duration > 0 s")
+    if threads < 0:
+        raise InputError(f"threads must be >= 0 (0 = library default), got {threads}")
+    if parity_limit is not None and (not isinstance(parity_limit, int) or parity_limit < 1):
+        raise InputError(f"parity limit must be a positive number, got {parity_limit!r}")
+    return batches
 
 
 def _sequences(manifest: Manifest, reference: Optional[Reference], data_root: Optional[Path],
@@ -151,7 +227,7 @@ def _parities(runners: Sequence[Runner], sequences: SequenceSet, steps: "_Steps"
 def _timings(runners: Sequence[Runner], sequences: SequenceSet, batches: Sequence[int],
              frames: int, warmup_s: float, duration_s: float, steps: "_Steps",
              probe: SgemmProbe) -> Tuple[Dict[str, List[RowTiming]], Optional[SgemmPeak]]:
-    """Per batch size, every row round-robin (`measure.time_rows`), an sgemm slice at the
+    """Per batch size, every row round-robin (`timing.time_rows`), an sgemm slice at the
     start of every round; the peak is None when the probe failed."""
     timings: Dict[str, List[RowTiming]] = {label(r): [] for r in runners}
     sgemm: Optional[SgemmPeak] = SgemmPeak()

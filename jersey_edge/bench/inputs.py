@@ -1,8 +1,8 @@
 """The real sequences every measurement is fed: the test split, or golden.npz without one.
 
 Why never zeros or random tensors: activation sparsity, denormals and INT8 saturation make
-latency and accuracy depend on the data; Project B's random-tensor timings could not be
-trusted for that reason. Batches bigger than the set are tiled from its sequences.
+latency and accuracy depend on the data, so random-tensor timings cannot be trusted.
+Batches bigger than the set are tiled from its sequences.
 """
 
 import functools
@@ -16,11 +16,19 @@ import numpy as np
 from PIL import Image
 
 from ..core.errors import ArtifactError, InputError
-from ..core.parity import Targets
-from ..core.preprocess import PreprocessConfig, load_rgb, network_size, normalize_pixels, resize_pad
-from ..core.sampling import linspace_indices
+from ..core.parity import Truth
+from ..core.preprocess import (
+    PreprocessConfig,
+    even_sample,
+    linspace_indices,
+    load_rgb,
+    network_size,
+    normalize_pixels,
+    resize_pad,
+)
 from ..core.two_stage import Logits, TwoStage, concat_logits, run_two_stage
-from ..runtime.artifacts import GOLDEN, Manifest
+from ..runtime.artifacts import GOLDEN
+from ..runtime.manifest import Manifest
 
 # Raw frames kept for preprocessing and streaming measurements: enough to cycle through.
 RAW_FRAMES = 64
@@ -54,7 +62,7 @@ class SequenceSet:
         return self.mask.sum(1).astype(int)
 
     @property
-    def targets(self) -> Optional[Targets]:
+    def targets(self) -> Optional[Truth]:
         return None if self.tens is None or self.ones is None else (self.tens, self.ones)
 
     def logits(self, model: TwoStage, chunk: int = CHUNK) -> Logits:
@@ -146,7 +154,7 @@ def from_records(records: Sequence, manifest: Manifest, *, source: str,
                  limit: Optional[int] = None) -> SequenceSet:
     """Dataset records (`.frames` paths, `.label`) sampled and preprocessed as the runtime
     does (linspace to max_frames, keep-aspect resize, sharpen, normalise)."""
-    from ..core.labels import number_to_digits
+    from ..core.digits import number_to_digits
 
     records = [records[i] for i in spread(len(records), limit)]
     if not records:
@@ -156,7 +164,7 @@ def from_records(records: Sequence, manifest: Manifest, *, source: str,
     mask = np.zeros((len(records), max_frames), dtype=np.float32)
     raw: List[Path] = []
     for i, record in enumerate(records):
-        paths = [record.frames[j] for j in linspace_indices(len(record.frames), max_frames)]
+        paths = even_sample(record.frames, max_frames)
         for t, path in enumerate(paths):
             img = load_rgb(path, pad_value=cfg.pad_value, fit=network_size(cfg))
             pixels[i, t] = np.asarray(resize_pad(img, cfg))

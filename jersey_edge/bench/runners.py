@@ -1,22 +1,31 @@
-"""What a benchmark row runs: a two-stage model (`core.two_stage.TwoStage`) plus what the
-report says about it.
+"""What each benchmark row runs, and where its PyTorch model and test split come from.
 
-`encode` and `classify` are separate calls so every row reports encoder and head time
-apart, like the exported graphs themselves. TensorRT, ONNX Runtime and any precision are the
-same `RuntimeRunner` over a `Recognizer`; the PyTorch rows are `model.reference` objects
-(opened by `torch_runners`, imported only when torch is).
+Every row is a two-stage model (`core.two_stage.TwoStage`): `encode` and `classify` are
+separate calls so every row reports encoder and head time apart, like the exported graphs.
+TensorRT, ONNX Runtime and any precision are the same `RuntimeRunner` over a `Recognizer`.
+The PyTorch rows are `model.reference` objects over the checkpoint (given, or recorded in
+manifest.json at export); torch is imported only inside `open_torch_runners`, so the
+runtime-only path (a Jetson) never touches it. Without a checkpoint or its dataset the
+benchmark compares against the PyTorch logits stored in golden.npz. Rows that cannot be
+opened, and every fallback, become notes, never silent skips.
 """
 
+import contextlib
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Protocol, Sequence
+from typing import Any, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
-from ..core.errors import BackendUnavailableError, JerseyEdgeError
-from ..core.two_stage import Outputs, TwoStage
+from ..core.errors import BackendUnavailableError, InputError, JerseyEdgeError
+from ..core.two_stage import Outputs, TwoStage, pad_sequences
+from ..data.discovery import discover
+from ..data.splits import load_splits
 from ..runtime import Recognizer
 from ..runtime.backends import BACKENDS
+from ..runtime.manifest import Manifest
+from .inputs import SequenceSet
 
 CPU_PROVIDER = "CPUExecutionProvider"
 
@@ -75,6 +84,98 @@ class Opened:
             self.notes.append(text)
 
 
+def label(runner: Runner) -> str:
+    return f"{runner.backend} {runner.precision}"
+
+
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+@dataclass
+class Reference:
+    """A loaded training checkpoint (`load_checkpoint` result) and where it lives."""
+
+    checkpoint: Path
+    loaded: Any
+
+
+def find_checkpoint(manifest: Manifest, checkpoint: Optional[Path],
+                    notes: List[str]) -> Optional[Path]:
+    """The given checkpoint (must exist), else the one manifest.json names (may be gone:
+    artifacts are copied to other machines), else None."""
+    if checkpoint is not None:
+        if not Path(checkpoint).is_file():
+            raise InputError(f"checkpoint {checkpoint}: no such file")
+        return Path(checkpoint)
+    recorded = manifest.checkpoint
+    if not recorded:
+        notes.append("no checkpoint given or recorded in manifest.json: PyTorch rows skipped")
+        return None
+    for candidate in (Path(recorded), manifest.root / recorded):
+        if candidate.is_file():
+            return candidate
+    notes.append(f"checkpoint {recorded} (from manifest.json) not found: PyTorch rows skipped; "
+                 "pass --checkpoint")
+    return None
+
+
+def open_reference(manifest: Manifest, checkpoint: Optional[Path],
+                   notes: List[str]) -> Optional[Reference]:
+    """The PyTorch model, when torch is installed and a checkpoint can be found."""
+    if not torch_installed():
+        notes.append("torch not installed: PyTorch rows skipped, parity against golden.npz")
+        return None
+    path = find_checkpoint(manifest, checkpoint, notes)
+    if path is None:
+        return None
+    from ..model.net import load_checkpoint
+
+    return Reference(checkpoint=path, loaded=load_checkpoint(path))
+
+
+def test_records(reference: Reference, data_root: Optional[Path],
+                 notes: List[str]) -> Optional[list]:
+    """The checkpoint's own test split (splits.json beside it, same seed), or None when
+    the dataset is not here; DatasetError when it changed since training."""
+    record = reference.loaded.record
+    root = data_root or record.data_root
+    if root is None or not Path(root).is_dir():
+        if data_root is not None:
+            raise InputError(f"dataset folder {data_root}: no such folder")
+        notes.append(f"dataset {root or '(not recorded)'} not found: parity on golden.npz; "
+                     "pass --data-root for the test split")
+        return None
+    records = discover(Path(root)).records
+    return load_splits(records, reference.checkpoint.parent, seed=record.seed).test
+
+
+def open_runners(manifest: Manifest, reference: Optional[Reference], sequences: SequenceSet,
+                 stack: contextlib.ExitStack, notes: List[str], *,
+                 backends: Optional[Sequence[str]], precisions: Optional[Sequence[str]],
+                 threads: int) -> List[Runner]:
+    """PyTorch rows first (eager FP32 is the reference), then the runtime rows; each is
+    closed by `stack`, however the run ends."""
+    opened = open_runtime_runners(manifest.root, backends=backends, precisions=precisions,
+                                  available=manifest.available_precisions(), threads=threads)
+    for runner in opened.runners:
+        stack.callback(runner.close)
+    notes += opened.notes
+    torch_rows: List[Runner] = []
+    if reference is not None:
+        count = min(2, len(sequences))
+        example = (np.concatenate([sequences.real_frames(i) for i in range(count)]),
+                   sequences.mask[:count])
+        torch_rows = open_torch_runners(reference.loaded.model, example=example,
+                                        threads=threads)
+        for runner in torch_rows:
+            stack.callback(runner.close)
+    if not torch_rows and not opened.runners:
+        raise BackendUnavailableError("no backend here can run these artifacts: "
+                                      + "; ".join(notes))
+    return torch_rows + opened.runners
+
+
 def open_runtime_runners(artifacts: Path, *, backends: Optional[Sequence[str]],
                          precisions: Optional[Sequence[str]], available: Sequence[str],
                          threads: int) -> Opened:
@@ -103,5 +204,29 @@ def open_runtime_runners(artifacts: Path, *, backends: Optional[Sequence[str]],
     return opened
 
 
-def label(runner: Runner) -> str:
-    return f"{runner.backend} {runner.precision}"
+def open_torch_runners(model: Any, *, example: Tuple[np.ndarray, np.ndarray],
+                       threads: int) -> List[Runner]:
+    """Eager FP32 (the reference) and TorchScript FP32 on the best device; TorchScript FP16
+    too where a GPU exists (FP16 on a CPU is emulated and only slower).
+
+    `example`: real frames [sum T_i,3,H,W] of a few sequences and their mask [B,T], to trace
+    with; sequences of different lengths, so a trace that baked one in would show in parity.
+    Each encoder call takes the whole batch it is given, as the timed batch sizes mean.
+    """
+    import torch
+
+    from ..model.reference import TorchTwoStage, TracedTwoStage
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    eager = TorchTwoStage(model.encoder, model.head, device=device, encode_batch=None)
+    frames, mask = example
+    lengths = mask.sum(1).astype(int).tolist()
+    embeddings, _ = pad_sequences(eager.encode(frames), lengths, mask.shape[1])
+    traced_on = (frames, embeddings, mask)
+    precisions = ["fp32", "fp16"] if device == "cuda" else ["fp32"]
+    traced = [TracedTwoStage(model.encoder, model.head, example=traced_on, device=device,
+                             precision=precision, encode_batch=None)
+              for precision in precisions]
+    return [eager, *traced]

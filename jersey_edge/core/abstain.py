@@ -12,8 +12,8 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from .digits import BLANK, NUM_ONES
 from .errors import InputError
-from .labels import BLANK, NUM_ONES
 
 DEFAULT_TARGET_PRECISION = 0.95
 # Below this many accepted sequences one error moves precision by more than 5 points, the
@@ -41,24 +41,6 @@ class OperatingPoint:
     def to_dict(self) -> Dict[str, Optional[float]]:
         return {"threshold": self.threshold, "coverage": self.coverage,
                 "accuracy": self.accuracy}
-
-
-def number_confidence(tens_logits: np.ndarray, ones_logits: np.ndarray) -> np.ndarray:
-    """[S,11], [S,10] logits -> [S] P(tens) * P(ones) of the argmax digits.
-
-    The same arithmetic as the runtime's predictions (softmax in float64, probabilities
-    rounded to float32, their product in float64), so a threshold chosen on these values
-    splits the runtime's confidences the same way.
-    """
-    tens = _probabilities(tens_logits).max(axis=-1).astype(np.float64)
-    ones = _probabilities(ones_logits).max(axis=-1).astype(np.float64)
-    return tens * ones
-
-
-def _probabilities(logits: np.ndarray) -> np.ndarray:
-    values = np.asarray(logits, dtype=np.float64)
-    shifted = np.exp(values - values.max(axis=-1, keepdims=True))
-    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def number_correct(tens_logits: np.ndarray, ones_logits: np.ndarray,

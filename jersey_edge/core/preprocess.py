@@ -12,7 +12,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 from PIL import Image, ImageEnhance
@@ -20,6 +20,7 @@ from PIL import Image, ImageEnhance
 from .errors import InputError
 
 Frame = Union[str, Path, Image.Image, np.ndarray]
+Item = TypeVar("Item")
 
 # Refuse decompression bombs well before Pillow's own (much larger) limit: a player crop is
 # a few hundred pixels wide, a 20000x20000 "frame" is an attack or a mistake.
@@ -293,6 +294,25 @@ def preprocess_frames(frames: Sequence[Frame], cfg: PreprocessConfig,
     list(_decode_pool().map(lambda i: preprocess_frame(frames[i], cfg, out[i], channel_order),
                             range(len(frames))))
     return out
+
+
+def linspace_indices(num_frames: int, max_frames: int) -> List[int]:
+    """Evenly spread indices: all frames when there are few, max_frames of them otherwise."""
+    if num_frames <= max_frames:
+        return list(range(num_frames))
+    return [int(round(i)) for i in np.linspace(0, num_frames - 1, max_frames)]
+
+
+def even_sample(frames: Sequence[Item], max_frames: int) -> List[Item]:
+    """A sequence's frames as every side feeds them: at most max_frames, spread evenly.
+    Training (evaluation), export, the runtime and bench sample through this."""
+    return [frames[i] for i in linspace_indices(len(frames), max_frames)]
+
+
+def preprocess_sequence(frames: Sequence[Frame], cfg: PreprocessConfig, max_frames: int,
+                        channel_order: str = "rgb") -> np.ndarray:
+    """One sequence -> [T<=max_frames,3,H,W]: sampled, then preprocessed."""
+    return preprocess_frames(even_sample(frames, max_frames), cfg, channel_order)
 
 
 _POOL: Optional[ThreadPoolExecutor] = None

@@ -1,26 +1,34 @@
 """Find labelled sequences in a dataset folder, in any of the three known layouts.
 
-`ROOT/<label>/<sequence>/*.jpg` (Project A: the sequence is its own track) and
-`ROOT/<label>/<track>/<sequence>/*.jpg` (Project B): the layout is read per folder, a folder
-that directly holds images is a sequence, otherwise its sub-folders are. SoccerNet's
+`ROOT/<label>/<sequence>/*.jpg` (the sequence is its own track) and
+`ROOT/<label>/<track>/<sequence>/*.jpg` (several sequences per track): the layout is read
+per folder: a folder that directly holds images is a sequence, otherwise its sub-folders
+are. SoccerNet's
 `ROOT/<split>/images/<tracklet>/*.jpg` + `<split>_gt.json` (`soccernet.py`) is recognised here
 too, and only here: each tracklet is one record, its own track, carrying its SoccerNet split
 and, for number -1, `label == ILLEGIBLE` (`legible` False). Anything unusable is skipped,
 counted by reason and reported in one warning, so a few bad files never stop a run.
+
+A sequence may carry `legibility.json`, which the synthetic generator writes: {"frames":
+[score per frame file, in frame order]}, each 0-1 (how much of the least-shown digit is
+visible, times camera quality). With `legibility_weight` above 0, training weights each
+frame's digit loss by it. Real datasets have none; their frames all count fully. A sidecar
+that does not fit its folder is ignored, never fatal. Torch-free: discovery serves the bench.
 """
 
+import json
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..core.digits import parse_label
 from ..core.errors import DatasetError, InputError
-from ..core.labels import parse_label
 from ..core.preprocess import DECODE_ERRORS, open_frame
 from ..core.sequence_folders import split_sequence_folder, subfolders
 from . import soccernet
-from .legibility import read_legibility
 from .soccernet import ILLEGIBLE
 
 log = logging.getLogger("jersey_edge")
@@ -131,9 +139,9 @@ def _label_records(root: Path, label_dir: Path, label: int, min_frames: int,
         skipped["empty folder"] += 1
     for child in children:
         listing = _images(child, skipped)
-        if listing is not None:  # Project A: the child is a sequence and its own track
+        if listing is not None:  # the child is a sequence and its own track
             found = [(child, listing)]
-        else:  # Project B: the child is a track holding sequence folders
+        else:  # the child is a track holding sequence folders
             found = [(s, _images(s, skipped) or _Listing([], None))
                      for s in subfolders(child, skipped)]
             if not found:
@@ -241,3 +249,22 @@ def _rel(root: Path, path: Path) -> str:
 
 def _describe(counts: Dict[str, int]) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in counts.items())
+
+
+LEGIBILITY = "legibility.json"
+
+
+def read_legibility(folder: Path, frame_names: Sequence[str]) -> Optional[Dict[str, float]]:
+    """Frame file name -> score from `folder`'s sidecar, None where there is none or it does
+    not fit: one score per name of `frame_names` (every frame file of the folder, in order)."""
+    path = folder / LEGIBILITY
+    try:
+        scores = json.loads(path.read_text(encoding="utf-8"))["frames"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(scores, list) or len(scores) != len(frame_names):
+        return None
+    if not all(isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s)
+               and 0.0 <= s <= 1.0 for s in scores):
+        return None
+    return dict(zip(frame_names, (float(s) for s in scores)))

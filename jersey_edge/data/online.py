@@ -19,15 +19,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..core.digits import number_to_digits
 from ..core.errors import DatasetError, InputError
-from ..core.labels import number_to_digits
 from ..core.preprocess import PreprocessConfig
-from .augment import AugmentConfig, draw_colour
-from .dataset import SequenceDataset, frame_mask, pad_frames, sample_views
+from .dataset import (
+    AugmentConfig,
+    SequenceDataset,
+    draw_colour,
+    frame_mask,
+    pad_frames,
+    sample_views,
+)
 from .synth.config import SynthConfig
-from .synth.plan import MAIN, TrackSpec
-from .synth.track import render_track
-from .synth.writer import MANIFEST
+from .synth.track import TrackSpec, render_track
+from .synth.writer import MAIN, MANIFEST
 
 # Keeps online sequences apart from every folder `data synth --seed N` writes (seed N, track i).
 ONLINE_STREAM = 0x6F6E6C

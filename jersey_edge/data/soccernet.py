@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
+from ..core.digits import MAX_NUMBER, parse_label
 from ..core.errors import InputError
-from ..core.labels import MAX_NUMBER, parse_label
 from ..core.sequence_folders import subfolders
 
 ILLEGIBLE = -1  # SoccerNet's own code for "no readable number"

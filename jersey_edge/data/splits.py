@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..core.errors import DatasetError, InputError
 from ..core.fileio import atomic_write_text
-from .discovery import SequenceRecord, discover
+from .discovery import SequenceRecord
 from .soccernet import USED_SPLITS
 
 log = logging.getLogger("jersey_edge")
@@ -148,25 +148,12 @@ def resolve_data_root(given: Optional[Path], recorded: Optional[Path]) -> Path:
                      f"{where}: give the dataset folder it was trained on")
 
 
-def load_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
-    """The split the run in `save_dir` was trained on, for export, evaluate and bench: reads
-    its splits.json, never writes it; DatasetError if the dataset changed since training."""
-    return read_splits(discover(data_root).records, Path(save_dir) / SPLITS, seed=seed)
-
-
-def training_splits(data_root: Path, save_dir: Path, *, seed: int) -> Splits:
-    """The split of a training run: made once and cached as splits.json beside the
-    checkpoints; only training creates or updates that file."""
-    return load_or_create_splits(discover(data_root).records, Path(save_dir) / SPLITS,
-                                 seed=seed)
-
-
-def load_or_create_splits(records: Sequence[SequenceRecord], cache: Path, *,
-                          seed: int = 0) -> Splits:
-    """Training's split: reuse the one cached in `cache` (a splits.json path) if it was made
-    from this very dataset with this seed; otherwise split again, warn loudly, and rewrite
-    the cache. Only training may do this (see `read_splits`)."""
-    cache = Path(cache)
+def training_splits(records: Sequence[SequenceRecord], run_dir: Path, *,
+                    seed: int = 0) -> Splits:
+    """A training run's split: reuse the one in the run's splits.json if it was made from
+    this very dataset with this seed; otherwise split again, warn loudly, and rewrite the
+    file. Only training writes splits.json (see `load_splits`)."""
+    cache = Path(run_dir) / SPLITS
     splits, reason = _cached_splits(records, cache, seed)
     if splits is not None:
         return splits
@@ -181,12 +168,13 @@ def load_or_create_splits(records: Sequence[SequenceRecord], cache: Path, *,
     return splits
 
 
-def read_splits(records: Sequence[SequenceRecord], cache: Path, *, seed: int = 0) -> Splits:
-    """The split a run was trained on, for commands that only read the run folder: never
-    writes. Re-splitting a dataset that changed since training could put training tracks
-    into "test", so a cache that does not fit is a DatasetError. Without a cache (a
-    checkpoint moved without its run folder) the split is made in memory, as training would."""
-    cache = Path(cache)
+def load_splits(records: Sequence[SequenceRecord], run_dir: Path, *, seed: int = 0) -> Splits:
+    """The split the run in `run_dir` was trained on, for export, evaluate and bench: reads
+    its splits.json, never writes it. Re-splitting a dataset that changed since training
+    could put training tracks into "test", so a file that does not fit is a DatasetError.
+    Without one (a checkpoint moved without its run folder) the split is made in memory, as
+    training would."""
+    cache = Path(run_dir) / SPLITS
     splits, reason = _cached_splits(records, cache, seed)
     if splits is not None:
         return splits

@@ -2,7 +2,7 @@
 
 Chosen on the validation split (never the test split parity reports on), with the exported
 FP32 pair on ONNX Runtime's CPU provider: the very confidences the runtime computes. The
-sequences run through verification's own runner (`verify.open_variant`, `verify.run_split`).
+sequences run through verification's own runner (`verify.open_serving`, `verify.run_split`).
 """
 
 from dataclasses import dataclass
@@ -11,20 +11,15 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.abstain import (
-    MIN_ACCEPTED,
-    choose_threshold,
-    number_confidence,
-    number_correct,
-    operating_point,
-)
-from ..core.labels import MAX_NUMBER, number_to_digits
+from ..core.abstain import MIN_ACCEPTED, choose_threshold, number_correct, operating_point
+from ..core.digits import MAX_NUMBER, number_confidence, number_to_digits
 from ..core.preprocess import PreprocessConfig
 from ..data.discovery import SequenceRecord
 from ..data.splits import Splits
-from ..runtime.artifacts import load_manifest
+from ..runtime.artifacts import graphs_for
+from ..runtime.manifest import load_manifest
 from ..runtime.manifest_sections import AbstainSection
-from .verify import VARIANTS, open_variant, run_split
+from .verify import open_serving, run_split
 
 SPLIT = "val"
 NO_NUMBER = (-1, -1)  # digits of a sequence without a true number: never a right answer
@@ -62,8 +57,8 @@ def split_confidences(root: Path, records: Sequence[SequenceRecord], *,
                       preprocess: PreprocessConfig, max_frames: int,
                       progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """[S] confidences and [S] correctness of `records` through the FP32 pair in `root`."""
-    fp32 = next(v for v in VARIANTS if v.precision == "fp32")
-    runner = open_variant(load_manifest(root), fp32)
+    fp32 = graphs_for("fp32", "cpu")
+    runner = open_serving(load_manifest(root), fp32)
     try:
         tens, ones = run_split(records, {fp32.name: runner}, preprocess=preprocess,
                                 max_frames=max_frames, split=SPLIT, progress=progress)[fp32.name]

@@ -11,17 +11,17 @@ only on the batch axis.
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import numpy as np
 import onnx
 import torch
+from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from ..core.fileio import atomic_path
 from ..core.preprocess import PreprocessConfig
 from ..runtime.artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS
-from .simplify import constants, simplify, static_dims
 
 OPSET = 17
 BATCH = "batch"
@@ -159,3 +159,144 @@ def shape_reads(model: onnx.ModelProto) -> List[ShapeRead]:
                 dynamic = [-1]  # unknown rank: cannot prove anything
             reads.append(ShapeRead(tensor, tuple(read), tuple(dynamic), user.op_type))
     return reads
+
+
+MAX_ROUNDS = 16
+# Only small shape-like constants are materialised; a big ConstantOfShape stays as it is.
+MAX_FOLDED_ELEMENTS = 4096
+
+
+def simplify(model: onnx.ModelProto) -> onnx.ModelProto:
+    import onnxscript.optimizer
+    import onnxscript.rewriter
+    from onnxscript.rewriter.rules.common import (
+        fuse_pad_into_conv_rule,
+        normalize_pad_format_conv_rule,
+    )
+
+    model = onnxscript.optimizer.optimize(model)
+    for _ in range(MAX_ROUNDS):
+        model, folded = _fold_static_shapes(model)
+        if not folded:
+            break
+        model = onnxscript.optimizer.optimize(model)
+    model = onnxscript.rewriter.rewrite(
+        model, pattern_rewrite_rules=[normalize_pad_format_conv_rule, fuse_pad_into_conv_rule]
+    )
+    model = onnxscript.optimizer.optimize(model)
+    return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+
+
+def _fold_static_shapes(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int]:
+    graph = onnx.shape_inference.infer_shapes(model).graph
+    dims = static_dims(graph)
+    consts = constants(graph)
+    shapes: Dict[str, List[Optional[int]]] = {}
+    for node in graph.node:
+        if node.op_type == "Shape" and node.input[0] in dims:
+            attrs = {a.name: a.i for a in node.attribute}
+            shapes[node.output[0]] = dims[node.input[0]][attrs.get("start", 0):attrs.get("end")]
+    nodes, folded = [], 0
+    for node in model.graph.node:
+        value = _folded_value(node, shapes, consts)
+        if value is None:
+            nodes.append(node)
+            continue
+        nodes.append(helper.make_node("Constant", [], list(node.output), name=node.name,
+                                      value=numpy_helper.from_array(value)))
+        folded += 1
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model, folded
+
+
+def _folded_value(node: onnx.NodeProto, shapes: Dict[str, List[Optional[int]]],
+                  consts: Dict[str, np.ndarray]) -> Optional[np.ndarray]:
+    if node.op_type == "Gather" and node.input[0] in shapes and node.input[1] in consts:
+        if {a.name: a.i for a in node.attribute}.get("axis", 0) != 0:
+            return None
+        picked = np.take(np.array(shapes[node.input[0]], dtype=object), consts[node.input[1]])
+        if any(v is None for v in np.atleast_1d(picked)):
+            return None
+        return np.array(picked, dtype=np.int64)
+    if node.op_type == "ConstantOfShape" and node.input[0] in consts:
+        shape = tuple(int(d) for d in consts[node.input[0]].reshape(-1))
+        if int(np.prod(shape)) > MAX_FOLDED_ELEMENTS:
+            return None
+        fill = [numpy_helper.to_array(a.t) for a in node.attribute if a.name == "value"]
+        scalar = fill[0].reshape(-1)[0] if fill else np.float32(0)
+        return np.full(shape, scalar, dtype=np.asarray(scalar).dtype)
+    return None
+
+
+def static_dims(graph: onnx.GraphProto) -> Dict[str, List[Optional[int]]]:
+    """Tensor name -> its dimensions, None where not a known integer."""
+    out = {}
+    for info in list(graph.value_info) + list(graph.input) + list(graph.output):
+        tensor = info.type.tensor_type
+        if tensor.HasField("shape"):
+            out[info.name] = [d.dim_value if d.HasField("dim_value") else None
+                              for d in tensor.shape.dim]
+    return out
+
+
+def constants(graph: onnx.GraphProto) -> Dict[str, np.ndarray]:
+    out = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value":
+                    out[node.output[0]] = numpy_helper.to_array(attr.t)
+    return out
+
+
+FP32_OPS = ("Softmax",)
+
+
+def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+    from onnxconverter_common import float16
+
+    blocked_nodes = masking_nodes(model)
+    with warnings.catch_warnings():  # one warning per weight clamped to FP16's range
+        warnings.simplefilter("ignore", UserWarning)
+        return float16.convert_float_to_float16(
+            model,
+            keep_io_types=True,
+            op_block_list=sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(FP32_OPS)),
+            node_block_list=blocked_nodes,
+        )
+
+
+def masking_nodes(model: onnx.ModelProto) -> List[str]:
+    """Names of nodes that combine a mask-only tensor with float data (empty without MASK).
+
+    A tensor is mask-only when it is computed from the MASK input and constants alone.
+    """
+    graph = model.graph
+    if MASK not in {i.name for i in graph.input}:
+        return []
+    constants = {i.name for i in graph.initializer}
+    constants |= {n.output[0] for n in graph.node if n.op_type == "Constant"}
+    types = _value_types(model)
+    mask_only: Set[str] = {MASK}
+    blocked = []
+    for node in graph.node:  # graph nodes are topologically sorted
+        inputs = [i for i in node.input if i]
+        if inputs and all(i in mask_only or i in constants for i in inputs):
+            mask_only.update(node.output)
+        if any(i in mask_only for i in inputs) and _has_float_output(node, types):
+            blocked.append(node.name)
+    return blocked
+
+
+def _has_float_output(node: onnx.NodeProto, types: Dict[str, int]) -> bool:
+    if node.op_type == "Cast":
+        to = next(a.i for a in node.attribute if a.name == "to")
+        return to == TensorProto.FLOAT
+    return any(types.get(out) == TensorProto.FLOAT for out in node.output)
+
+
+def _value_types(model: onnx.ModelProto) -> Dict[str, int]:
+    graph = model.graph
+    infos = list(graph.value_info) + list(graph.output) + list(graph.input)
+    return {v.name: v.type.tensor_type.elem_type for v in infos}

@@ -18,14 +18,18 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import onnx
 
+from ..checks import installed_versions
 from ..core.abstain import DEFAULT_TARGET_PRECISION
+from ..core.digits import label_layout
 from ..core.errors import ArtifactError, DatasetError, DegradedExportError, InputError
+from ..core.parity import ParityRow
+from ..data.discovery import discover
 from ..data.splits import SPLIT_NAMES, Splits, load_splits, resolve_data_root
 from ..model.net import LoadedCheckpoint, load_checkpoint
 from ..model.reference import TorchTwoStage
@@ -37,30 +41,33 @@ from ..runtime.artifacts import (
     TARGETS,
     graphs_for,
     onnx_name,
-    write_manifest,
 )
-from ..runtime.manifest_sections import (
-    Fp16Section,
-    GoldenSection,
-    Int8Section,
-    ManifestBody,
-    Provenance,
-)
+from ..runtime.manifest import Manifest, write_manifest
+from ..runtime.manifest_sections import ExportRun, Fp16Section, GoldenSection, Int8Section
 from .abstain import DISABLED, AbstainChoice, calibrate_abstain
-from .calibration import CalibrationConfig, folder_frames, folder_source, select_frames
 from .folder import check_destination, publish, staging_folder
-from .fp16 import FP32_OPS, masking_nodes, to_fp16
-from .golden import Golden, build_golden, write_golden
-from .int8 import build_int8
-from .manifest_body import manifest_body, provenance
-from .onnx_graphs import check_graph, export_encoder, export_head, graph_report, save_graph
-from .polygraphy_golden import FILE_NAMES as POLYGRAPHY_FILES
-from .polygraphy_golden import write_polygraphy_golden
-from .report import ExportReport
-from .sensitivity import MixedPrecisionConfig
+from .golden import FILE_NAMES as POLYGRAPHY_FILES
+from .golden import Golden, build_golden, write_golden, write_polygraphy_golden
+from .int8.build import build_int8
+from .int8.calibration import CalibrationConfig, folder_frames, folder_source, select_frames
+from .int8.sensitivity import MixedPrecisionConfig
+from .onnx_graphs import (
+    FP32_OPS,
+    OPSET,
+    check_graph,
+    export_encoder,
+    export_head,
+    graph_report,
+    masking_nodes,
+    save_graph,
+    to_fp16,
+)
 from .verify import Verification, verify_export
 
 SCRATCH = ".scratch"
+# The packages whose versions the manifest records.
+TOOLS = ("torch", "onnx", "onnxruntime", "onnxconverter-common", "onnxscript", "timm",
+         "jersey-edge")
 PROBE_FRAMES = 48
 # INT8 ranges from fewer calibration frames than this move with the frames drawn.
 MIN_CALIB_FRAMES = 300
@@ -119,6 +126,19 @@ class _Graphs:
     fp16: Optional[Fp16Section]
 
 
+@dataclass
+class ExportReport:
+    """What `export_model` returns: the folder, its files and what verification measured."""
+
+    out: Path
+    files: Dict[str, int]  # file name -> size in bytes, manifest.json included
+    parity: List[ParityRow]
+    seconds: float
+    padding_invariance: Dict[str, float] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+    int8_report: Optional[Dict[str, Any]] = None  # int8_report.json, when --int8
+
+
 def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = None,
                  options: ExportOptions = ExportOptions()) -> ExportReport:
     """Export `checkpoint` to `out` (replaced atomically); see the module docstring."""
@@ -128,9 +148,9 @@ def export_model(checkpoint: Path, out: Path, *, data_root: Optional[Path] = Non
     with staging_folder(out) as stage:
         graphs = _graphs_step(plan, stage)
         int8 = _int8_step(plan, stage, graphs) if options.int8 else None
-        body, verification = _verify_step(plan, stage, graphs, int8)
+        manifest, verification = _verify_step(plan, stage, graphs, int8)
         abstain = _abstain_step(plan, stage)
-        _publish_step(plan, stage, out, body, verification, abstain)
+        _publish_step(plan, stage, out, manifest, verification, abstain)
     return _report(plan, out, verification, {p.name: p.stat().st_size
                                              for p in sorted(out.iterdir())}, abstain=abstain)
 
@@ -143,7 +163,7 @@ def _plan(checkpoint: Path, data_root: Optional[Path], options: ExportOptions) -
     calibration = CalibrationConfig(method=options.calib_method, size=options.calib_size,
                                     seed=record.seed)
     root = resolve_data_root(data_root, record.data_root)
-    splits = load_splits(root, checkpoint.parent, seed=record.seed)
+    splits = load_splits(discover(root).records, checkpoint.parent, seed=record.seed)
     if not splits.test:
         raise DatasetError("the test split is empty, so there are no golden sequences: use a "
                            "dataset with at least 3 tracks per label")
@@ -226,8 +246,8 @@ def _int8_step(plan: _Plan, stage: Path, graphs: _Graphs) -> Int8Section:
                          preprocess=plan.loaded.preprocess, config=plan.calibration,
                          mixed=plan.options.mixed_precision, progress=plan.options.progress)
     shutil.rmtree(scratch)
-    for flavour in section.encoder.values():
-        graphs.reports[flavour["file"]] = graph_report(onnx.load(str(stage / flavour["file"])))
+    for encoder in section.encoder.values():
+        graphs.reports[encoder["file"]] = graph_report(onnx.load(str(stage / encoder["file"])))
     if plan.options.calib_data is not None:
         section = dataclasses.replace(
             section, calibration=folder_source(section.calibration, plan.options.calib_data))
@@ -235,18 +255,26 @@ def _int8_step(plan: _Plan, stage: Path, graphs: _Graphs) -> Int8Section:
 
 
 def _verify_step(plan: _Plan, stage: Path, graphs: _Graphs, int8: Optional[Int8Section]
-                 ) -> Tuple[ManifestBody, Verification]:
+                 ) -> Tuple[Manifest, Verification]:
     """A first manifest, then every graph pair against PyTorch through the runtime."""
-    body = manifest_body(plan.loaded, graphs=graphs.reports, golden=_golden_section(graphs.golden),
-                         fp16=graphs.fp16, int8=int8, provenance=_provenance(plan))
-    write_manifest(stage, body.to_json(), _files(body))
+    loaded = plan.loaded
+    manifest = Manifest(
+        root=stage, model=loaded.model_cfg.to_dict(), preprocess=loaded.preprocess,
+        labels=label_layout(), max_frames=int(loaded.max_frames), opset=OPSET,
+        graphs=graphs.reports, golden=_golden_section(graphs.golden), fp16=graphs.fp16,
+        int8=int8, checkpoint=str(plan.checkpoint.resolve()), checkpoint_sha256=loaded.sha256,
+        data_root=str(plan.data_root.resolve()),
+        tools={name: version or "not installed"
+               for name, version in installed_versions(TOOLS).items()},
+        export=_export_run(plan))
+    write_manifest(manifest, _files(manifest))
     options = plan.options
     verification = verify_export(
         stage, graphs.golden, getattr(plan.splits, options.parity_split), plan.reference,
         preprocess=plan.loaded.preprocess, max_frames=plan.loaded.max_frames,
         split=options.parity_split, progress=options.progress)
     _refuse_broken_fp32(verification.rows)
-    return body, verification
+    return manifest, verification
 
 
 def _abstain_step(plan: _Plan, stage: Path) -> AbstainChoice:
@@ -259,28 +287,28 @@ def _abstain_step(plan: _Plan, stage: Path) -> AbstainChoice:
                              max_frames=plan.loaded.max_frames, progress=options.progress)
 
 
-def _publish_step(plan: _Plan, stage: Path, out: Path, body: ManifestBody,
+def _publish_step(plan: _Plan, stage: Path, out: Path, manifest: Manifest,
                   verification: Verification, abstain: AbstainChoice) -> None:
     """The final manifest, then the folder replaces `out` — unless a pair missed its target."""
     degraded = verification.degraded()
     if degraded and not plan.options.accept_degraded:
         raise DegradedExportError(_degraded_message(verification, out),
                                   details=_report(plan, out, verification, {}, stage))
-    final = dataclasses.replace(body, parity=verification.section(plan.options.parity_split),
+    final = dataclasses.replace(manifest, parity=verification.section(plan.options.parity_split),
                                 abstain=abstain.section, degraded=degraded,
-                                provenance=_provenance(plan))
-    write_manifest(stage, final.to_json(), _files(final))
+                                export=_export_run(plan))
+    write_manifest(final, _files(final))
     publish(stage, out)
 
 
-def _files(body: ManifestBody) -> List[str]:
-    files = sorted(body.graphs) + [GOLDEN, *POLYGRAPHY_FILES]
-    return files + ([CALIBRATION_CACHE, INT8_REPORT] if body.int8 is not None else [])
+def _files(manifest: Manifest) -> List[str]:
+    files = sorted(manifest.graphs) + [GOLDEN, *POLYGRAPHY_FILES]
+    return files + ([CALIBRATION_CACHE, INT8_REPORT] if manifest.int8 is not None else [])
 
 
-def _provenance(plan: _Plan) -> Provenance:
-    return provenance(plan.loaded, plan.checkpoint, plan.data_root,
-                      time.perf_counter() - plan.started)
+def _export_run(plan: _Plan) -> ExportRun:
+    return ExportRun(created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     seconds=round(time.perf_counter() - plan.started, 1))
 
 
 def _golden_section(golden: Golden) -> GoldenSection:
@@ -324,12 +352,13 @@ def _degraded_message(verification: Verification, out: Path) -> str:
             "lost; pass --accept-degraded to publish anyway (marked degraded in the manifest)")
 
 
-def _refuse_broken_fp32(rows: List[Dict[str, Any]]) -> None:
+def _refuse_broken_fp32(rows: List[ParityRow]) -> None:
     """FP32 graphs that disagree with PyTorch are a broken export: keep the old folder."""
     for row in rows:
-        if row["precision"] == "fp32" and row["ok"] is False:
+        if row.precision == "fp32" and row.ok is False:
             raise ArtifactError(
                 f"the exported FP32 graphs differ from PyTorch on golden inputs (max |Δlogit| "
-                f"{row['golden_max_abs_diff']:.2e}, agreement {row['golden_agreement']:.1%}); "
+                f"{row.golden_max_abs_diff or 0.0:.2e}, "
+                f"agreement {row.golden_agreement or 0.0:.1%}); "
                 "the output folder was left as it was: report this with the checkpoint"
             )

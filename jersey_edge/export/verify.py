@@ -9,78 +9,44 @@ the per-frame embeddings through the matching head: the head each precision is s
 (`artifacts.graphs_for`), so the INT8 TensorRT layout runs with the FP16 head as on a Jetson.
 Every pair runs through `core.two_stage.run_two_stage`, the path the runtime serves with.
 For FP16 and INT8 the golden frames' embeddings are also compared with PyTorch's (cosine).
-The head graphs are checked for padding invariance in ORT.
+The head graphs are checked for padding invariance in ORT. `render_parity` is the table
+the CLI prints.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from rich.table import Table
 from tqdm import tqdm
 
-from ..core.labels import number_to_digits
-from ..core.metrics import decision_margin
-from ..core.parity import Parity, Targets, compare
-from ..core.preprocess import PreprocessConfig
+from ..core.digits import decision_margin, number_to_digits
+from ..core.parity import TIE_MARGIN, TOLERANCES, Parity, ParityRow, Truth, compare
+from ..core.preprocess import PreprocessConfig, preprocess_sequence
 from ..core.two_stage import Logits, TwoStage, concat_logits, pad_sequences, run_two_stage
 from ..data.discovery import SequenceRecord
-from ..runtime.artifacts import graphs_for, load_manifest
+from ..runtime.artifacts import Serving, graphs_for
 from ..runtime.backends.onnxruntime import OnnxRuntimeSession
+from ..runtime.manifest import Manifest, load_manifest
 from ..runtime.manifest_sections import ParitySection
 from ..runtime.recognizer import Recognizer
 from .golden import Golden
 from .probe import Fidelity
-from .sequences import chunks, sequence_frames
 
 CPU = ["CPUExecutionProvider"]
 SEQUENCES_PER_CHUNK = 16
-FP32_MAX_ABS = 1e-4
-FP16_MIN_AGREEMENT = 0.995
-# A sequence whose PyTorch number probability beats the runner-up by less than this is a tie:
-# a rounding difference of 1e-3 may flip it. FP16 agreement is judged on decided sequences.
-TIE_MARGIN = 0.01
-FP16_MAX_DELTA_POINTS = 0.3
-INT8_MAX_DELTA_POINTS = 1.0
-INT8_MIN_AGREEMENT = 0.95
-INT8_MIN_COSINE_MEAN = 0.99
-INT8_MIN_COSINE = 0.95
-# Below this many split sequences one flipped prediction moves accuracy by > 2 points: the
-# accuracy and agreement targets are then not judged (golden cosines still are, for INT8).
-MIN_JUDGED_SEQUENCES = 50
-INT8_TARGET = (f"|Δacc|<={INT8_MAX_DELTA_POINTS}pt, agree>={INT8_MIN_AGREEMENT:.0%}, golden cos "
-               f"mean>={INT8_MIN_COSINE_MEAN}, min>={INT8_MIN_COSINE}")
 REFERENCE = "PyTorch"
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    precision: str
-    encoder: str
-    head: str
-    target: str
-
-
-def _variant(name: str, precision: str, target: str, goal: str) -> Variant:
-    serving = graphs_for(precision, target)
-    return Variant(name, precision, serving.encoder, serving.head, goal)
-
-
-VARIANTS = (
-    _variant("fp32", "fp32", "cpu", f"golden |Δ|<={FP32_MAX_ABS:g}, agree 100%"),
-    _variant("fp16", "fp16", "cpu",
-             f"agree>={FP16_MIN_AGREEMENT:.1%}, |Δacc|<={FP16_MAX_DELTA_POINTS}pt on sequences "
-             f"PyTorch decides by >={TIE_MARGIN}"),
-    _variant("int8 cpu", "int8", "cpu", INT8_TARGET),
-    _variant("int8 tensorrt", "int8", "tensorrt", INT8_TARGET),
-    _variant("int8 tensorrt typed", "int8", "tensorrt-typed", INT8_TARGET),
-)
+# The graph pairs export verifies: every precision on ORT's CPU provider, and the INT8
+# encoders TensorRT builds from (run here on the CPU provider too).
+VERIFIED = (graphs_for("fp32", "cpu"), graphs_for("fp16", "cpu"), graphs_for("int8", "cpu"),
+            graphs_for("int8", "tensorrt"), graphs_for("int8", "tensorrt-typed"))
 
 
 @dataclass
 class Verification:
-    rows: List[Dict[str, Any]]
+    rows: List[ParityRow]
     padding_invariance: Dict[str, float]  # head file -> max |Δ| with garbage in padding
 
     def section(self, split: str) -> ParitySection:
@@ -88,15 +54,14 @@ class Verification:
                              head_padding_invariance=self.padding_invariance)
 
     def failures(self) -> List[str]:
-        return [f"{r['name']}: missed target ({r['target']})" for r in self.rows
-                if r["ok"] is False]
+        return [f"{r.name}: missed target ({r.target})" for r in self.rows if r.ok is False]
 
     def degraded(self) -> Dict[str, List[str]]:
         """Precision -> the graph pairs of that precision that missed their target."""
         out: Dict[str, List[str]] = {}
         for row in self.rows:
-            if row["ok"] is False and row["precision"] != "fp32":
-                out.setdefault(row["precision"], []).append(row["name"])
+            if row.ok is False and row.precision != "fp32":
+                out.setdefault(row.precision, []).append(row.name)
         return out
 
 
@@ -104,8 +69,8 @@ def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
                   reference: TwoStage, *, preprocess: PreprocessConfig,
                   max_frames: int, split: str, progress: bool = True) -> Verification:
     manifest = load_manifest(root)
-    variants = [v for v in VARIANTS if manifest.has(v.encoder) and manifest.has(v.head)]
-    runners = {v.name: open_variant(manifest, v) for v in variants}
+    servings = [s for s in VERIFIED if manifest.has(s.encoder) and manifest.has(s.head)]
+    runners = {s.name: open_serving(manifest, s) for s in servings}
     try:
         golden_out = {name: _run_golden(runner, golden, max_frames)
                       for name, runner in runners.items()}
@@ -116,24 +81,24 @@ def verify_export(root: Path, golden: Golden, records: Sequence[SequenceRecord],
         split_out = run_split(records, {REFERENCE: reference, **runners},
                                preprocess=preprocess, max_frames=max_frames, split=split,
                                progress=progress)
-        padding = {v.head: _padding_gap(runners[v.name], golden, max_frames)
-                   for v in variants if v.precision != "int8"}
+        padding = {s.head: _padding_gap(runners[s.name], golden, max_frames)
+                   for s in servings if s.precision != "int8"}
     finally:
         for runner in runners.values():
             runner.close()
     truth = _digit_targets(records)
     rows = [_reference_row(split_out[REFERENCE], truth, split)]
-    rows += [_row(v, golden, golden_out[v.name], fidelity[v.name], split_out[v.name],
-                  split_out[REFERENCE], truth, split) for v in variants]
+    rows += [_row(s, golden, golden_out[s.name], fidelity[s.name], split_out[s.name],
+                  split_out[REFERENCE], truth, split) for s in servings]
     return Verification(rows=rows, padding_invariance=padding)
 
 
-def open_variant(manifest: Any, variant: Variant) -> Recognizer:
+def open_serving(manifest: Manifest, serving: Serving) -> Recognizer:
     """Sessions over the manifest-verified files, as the runtime's ORT CPU backend opens them."""
-    encoder = OnnxRuntimeSession(manifest.read(variant.encoder), name=variant.encoder,
+    encoder = OnnxRuntimeSession(manifest.read(serving.encoder), name=serving.encoder,
                                  providers=CPU)
-    head = OnnxRuntimeSession(manifest.read(variant.head), name=variant.head, providers=CPU)
-    return Recognizer(manifest, encoder, head, backend="onnxruntime", precision=variant.precision)
+    head = OnnxRuntimeSession(manifest.read(serving.head), name=serving.head, providers=CPU)
+    return Recognizer(manifest, encoder, head, backend="onnxruntime", precision=serving.precision)
 
 
 def _run_golden(runner: TwoStage, golden: Golden, max_frames: int) -> Logits:
@@ -148,8 +113,9 @@ def run_split(records: Sequence[SequenceRecord], runners: Dict[str, TwoStage], *
     outputs: Dict[str, List[Logits]] = {name: [] for name in runners}
     with tqdm(total=len(records), desc=f"parity ({split})", unit="seq", disable=not progress,
               leave=False) as bar:
-        for chunk in chunks(records, SEQUENCES_PER_CHUNK):
-            sequences = [sequence_frames(r, preprocess, max_frames) for r in chunk]
+        for start in range(0, len(records), SEQUENCES_PER_CHUNK):
+            chunk = records[start:start + SEQUENCES_PER_CHUNK]
+            sequences = [preprocess_sequence(r.frames, preprocess, max_frames) for r in chunk]
             lengths = [len(s) for s in sequences]
             frames = np.concatenate(sequences)
             for name, runner in runners.items():
@@ -172,48 +138,44 @@ def _padding_gap(runner: TwoStage, golden: Golden, max_frames: int) -> float:
     return float(max(np.abs(a - b).max() for a, b in zip(clean_out, noisy_out)))
 
 
-def _digit_targets(records: Sequence[SequenceRecord]) -> Targets:
+def _digit_targets(records: Sequence[SequenceRecord]) -> Truth:
     digits = np.array([number_to_digits(r.label) for r in records], dtype=np.int64)
     digits = digits.reshape(-1, 2)
     return digits[:, 0], digits[:, 1]
 
 
-def _reference_row(out: Logits, truth: Targets, split: str) -> Dict[str, Any]:
+def _reference_row(out: Logits, truth: Truth, split: str) -> ParityRow:
     parity = compare(out, None, truth)
-    return {"name": REFERENCE, "precision": "fp32", "encoder": None, "head": None,
-            "golden_max_abs_diff": None, "golden_agreement": None, "golden_cosine_mean": None,
-            "golden_cosine_min": None, "split": split, "n": parity.n,
-            "number_acc": parity.number_acc, "acc_delta_points": None,
-            "agreement": None, "decided_n": None, "decided_agreement": None,
-            "decided_acc_delta_points": None, "target": "reference", "ok": None}
+    return ParityRow(name=REFERENCE, precision="fp32", encoder=None, head=None,
+                     golden_max_abs_diff=None, golden_agreement=None, golden_cosine_mean=None,
+                     golden_cosine_min=None, split=split, n=parity.n,
+                     number_acc=parity.number_acc, acc_delta_points=None, agreement=None,
+                     decided_n=None, decided_agreement=None, decided_acc_delta_points=None,
+                     target="reference", ok=None)
 
 
-def _row(variant: Variant, golden: Golden, golden_out: Logits, fidelity: Fidelity, out: Logits,
-         ref: Logits, truth: Targets, split: str) -> Dict[str, Any]:
+def _row(serving: Serving, golden: Golden, golden_out: Logits, fidelity: Fidelity, out: Logits,
+         ref: Logits, truth: Truth, split: str) -> ParityRow:
     on_golden = compare(golden_out, (golden.tens_logits, golden.ones_logits))
     on_split = compare(out, ref, truth)
-    delta = _delta(on_split, compare(ref, None, truth))
     decided = decision_margin(*ref) >= TIE_MARGIN
-    on_decided = compare(_subset(out, decided), _subset(ref, decided),
-                         (truth[0][decided], truth[1][decided])) if decided.any() else None
-    decided_delta = _delta(on_decided, compare(_subset(ref, decided), None,
-                                               (truth[0][decided], truth[1][decided]))) \
-        if on_decided is not None else None
-    agreement = on_split.agreement if on_split.n else None
-    decided_agreement = on_decided.agreement if on_decided is not None else None
-    row = {"name": variant.name, "precision": variant.precision, "encoder": variant.encoder,
-           "head": variant.head, "golden_max_abs_diff": on_golden.max_abs_logit_diff,
-           "golden_agreement": on_golden.agreement, "golden_cosine_mean": fidelity.cosine_mean,
-           "golden_cosine_min": fidelity.cosine_min, "split": split, "n": on_split.n,
-           "number_acc": on_split.number_acc, "acc_delta_points": delta,
-           "agreement": agreement, "decided_n": int(decided.sum()),
-           "decided_agreement": decided_agreement, "decided_acc_delta_points": decided_delta,
-           "target": variant.target}
-    judged = on_split.n >= MIN_JUDGED_SEQUENCES
-    row["ok"] = _meets_target(variant, on_golden, delta if judged else None,
-                              agreement if judged else None,
-                              (decided_agreement, decided_delta) if judged else None, fidelity)
-    return row
+    on_decided = decided_delta = None
+    if decided.any():
+        decided_truth = (truth[0][decided], truth[1][decided])
+        on_decided = compare(_subset(out, decided), _subset(ref, decided), decided_truth)
+        decided_delta = _delta(on_decided, compare(_subset(ref, decided), None, decided_truth))
+    tolerance = TOLERANCES[serving.precision]
+    row = ParityRow(
+        name=serving.name, precision=serving.precision, encoder=serving.encoder,
+        head=serving.head, golden_max_abs_diff=on_golden.max_abs_logit_diff,
+        golden_agreement=on_golden.agreement, golden_cosine_mean=fidelity.cosine_mean,
+        golden_cosine_min=fidelity.cosine_min, split=split, n=on_split.n,
+        number_acc=on_split.number_acc,
+        acc_delta_points=_delta(on_split, compare(ref, None, truth)),
+        agreement=on_split.agreement if on_split.n else None, decided_n=int(decided.sum()),
+        decided_agreement=on_decided.agreement if on_decided is not None else None,
+        decided_acc_delta_points=decided_delta, target=str(tolerance), ok=None)
+    return dataclasses.replace(row, ok=tolerance.met(row))
 
 
 def _delta(parity: Optional[Parity], reference: Parity) -> Optional[float]:
@@ -227,21 +189,44 @@ def _subset(logits: Logits, keep: np.ndarray) -> Logits:
     return logits[0][keep], logits[1][keep]
 
 
-def _meets_target(variant: Variant, on_golden: Parity, delta: Optional[float],
-                  agreement: Optional[float],
-                  decided: Optional[Tuple[Optional[float], Optional[float]]],
-                  fidelity: Fidelity) -> Optional[bool]:
-    if variant.precision == "fp32":
-        return bool(on_golden.max_abs_logit_diff is not None
-                    and on_golden.max_abs_logit_diff <= FP32_MAX_ABS
-                    and on_golden.agreement == 1.0)
-    faithful = (variant.precision != "int8"
-                or fidelity.meets(INT8_MIN_COSINE_MEAN, INT8_MIN_COSINE))
-    if delta is None or agreement is None:
-        return None if faithful else False  # too few sequences to judge accuracy on
-    if variant.precision == "fp16":  # judged on decided sequences: ties may flip either way
-        agree, shift = decided if decided is not None else (None, None)
-        return bool((agree is None or agree >= FP16_MIN_AGREEMENT)
-                    and (shift is None or abs(shift) <= FP16_MAX_DELTA_POINTS))
-    return bool(faithful and agreement >= INT8_MIN_AGREEMENT
-                and abs(delta) <= INT8_MAX_DELTA_POINTS)
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: Optional[float], fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _ok(value: Optional[bool]) -> str:
+    return {True: "[green]yes[/]", False: "[red]NO[/]", None: "-"}[value]
+
+
+def render_parity(rows: List[ParityRow],
+                  title: str = "Parity vs PyTorch FP32 (ONNX Runtime, CPU)") -> Table:
+    """Parity rows -> a rich Table; the caption names the files and the tolerances."""
+    split = next((r.split for r in rows), "test")
+    n = next((r.n for r in rows), 0)
+    table = Table(title=title, caption=_caption(rows))
+    for column in ("graphs", "golden max|Δ|", "golden agree", "golden cos mean/min",
+                   f"{split} acc", "Δacc pt", "agree", "ok"):
+        table.add_column(column, justify="left" if column == "graphs" else "right")
+    for row in rows:
+        table.add_row(
+            row.name, _num(row.golden_max_abs_diff, ".1e"), _pct(row.golden_agreement),
+            _cosines(row), _pct(row.number_acc), _num(row.acc_delta_points, "+.2f"),
+            _pct(row.agreement), _ok(row.ok),
+        )
+    targets = {r.precision: r.target for r in rows if r.encoder}
+    table.caption = (f"{table.caption}; {split} split: {n} sequences; targets: "
+                     + "; ".join(f"{p}: {t}" for p, t in targets.items()))
+    return table
+
+
+def _cosines(row: ParityRow) -> str:
+    if row.golden_cosine_mean is None or row.golden_cosine_min is None:
+        return "-"
+    return f"{row.golden_cosine_mean:.4f}/{row.golden_cosine_min:.3f}"
+
+
+def _caption(rows: List[ParityRow]) -> str:
+    return "; ".join(f"{r.name} = {r.encoder} + {r.head}" for r in rows if r.encoder)

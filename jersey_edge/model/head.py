@@ -14,7 +14,6 @@ import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
-from .digits import DigitReader
 
 # Finite, so the masking stays exact in FP16 (max 65504) and a fully masked row gives no NaN;
 # exp(-1e4 - max) underflows to exactly 0 next to any real score.
@@ -82,3 +81,26 @@ class TemporalHead(nn.Module):
             tens, ones = self.digits(pooled)
             return tens, ones, attn
         return self.tens(pooled), self.ones(pooled), attn
+
+
+TENS, ONES = 0, 1
+
+
+class DigitReader(nn.Module):
+    """Features [..., dim] -> tens logits [..., num_tens], ones logits [..., num_ones]."""
+
+    def __init__(self, dim: int, num_tens: int, num_ones: int) -> None:
+        super().__init__()
+        if num_ones > num_tens:
+            raise ValueError("the tens position holds every ones class plus blank")
+        self.num_ones = num_ones
+        # Distinct random shifts, so the two positions differ from the first step.
+        self.position_scale = nn.Parameter(torch.ones(2, dim))
+        self.position_shift = nn.Parameter(torch.randn(2, dim) * 0.1)
+        self.classify = nn.Sequential(nn.Linear(dim, dim), nn.Hardswish(),
+                                      nn.Linear(dim, num_tens))
+
+    def forward(self, features: Tensor) -> Tuple[Tensor, Tensor]:
+        tens = self.classify(features * self.position_scale[TENS] + self.position_shift[TENS])
+        ones = self.classify(features * self.position_scale[ONES] + self.position_shift[ONES])
+        return tens, ones[..., : self.num_ones]

@@ -16,14 +16,13 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from ..core.digits import label_layout
 from ..core.errors import CheckpointError, JerseyEdgeError
 from ..core.fileio import PathLike, atomic_path
-from ..core.labels import label_layout
 from ..core.preprocess import PreprocessConfig
 from .config import ModelConfig
 from .encoder import FrameEncoder
 from .head import TemporalHead
-from .shipped import check_sha256, resolve_checkpoint
 
 CHECKPOINT_FORMAT = "jersey-edge-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -212,3 +211,42 @@ def _check_plain(obj: Any, where: str) -> None:
     elif not isinstance(obj, _PLAIN):
         raise TypeError(f"checkpoint {where} is a {type(obj).__name__}: only dicts, lists, "
                         "tuples, primitives and tensors load with weights_only=True")
+
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+SYNTH_WEIGHTS = "jersey-lite0-synth.pt"
+SHIPPED: Dict[str, str] = {
+    SYNTH_WEIGHTS: "91cd08593e7d58bf5355daa640b49eefb5362360aac7660b5184e62922f584ee",
+}
+# What of a training checkpoint's `extra` a shipped file keeps: the recipe and where in it
+# the weights were taken, never a path of the machine that trained it.
+_KEPT_EXTRA = ("epoch", "val_number_acc", "train_config", "init")
+
+
+def resolve_checkpoint(path: PathLike) -> Tuple[Path, Optional[str]]:
+    """(file to read, expected sha256 or None): a local file wins over a shipped name."""
+    path = Path(path).expanduser()
+    if path.exists() or str(path) not in SHIPPED:
+        return path, None
+    return WEIGHTS_DIR / str(path), SHIPPED[str(path)]
+
+
+def check_sha256(name: Path, digest: str, expected: str) -> None:
+    """CheckpointError (one line) where a shipped file's sha256 `digest` is not `expected`."""
+    if digest != expected:
+        raise CheckpointError(f"{name.name}: sha256 {digest[:12]}... does not match the "
+                              f"shipped {expected[:12]}...; the packaged file is damaged or "
+                              "was replaced: reinstall jersey-edge")
+
+
+def pack_weights(checkpoint: PathLike, out: PathLike) -> str:
+    """A training checkpoint -> a shippable one: FP16 floating-point tensors, machine paths
+    dropped. Returns its sha256 (to record in SHIPPED)."""
+    raw = torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
+    raw["model_state"] = {k: (v.half() if v.is_floating_point() else v)
+                          for k, v in raw["model_state"].items()}
+    raw["extra"] = {k: v for k, v in raw["extra"].items() if k in _KEPT_EXTRA}
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        torch.save(raw, tmp)
+    return hashlib.sha256(out.read_bytes()).hexdigest()

@@ -1,8 +1,9 @@
 """The PyTorch model behind the numpy two-stage interface (`core.two_stage.TwoStage`).
 
 One class serves as export's reference (golden outputs, verification) and as the
-benchmark's PyTorch rows: eager as trained, or traced with TorchScript (Project B's best
-trick). Host<->device copies are inside `encode`/`classify`, as a deployment pays them.
+benchmark's PyTorch rows: eager as trained, or traced with TorchScript (the fastest
+PyTorch path on CPU). Host<->device copies are inside `encode`/`classify`, as a
+deployment pays them.
 """
 
 import copy

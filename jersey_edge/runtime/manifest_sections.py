@@ -1,15 +1,47 @@
-"""The sections of manifest.json as typed records: what export writes, field by field.
+"""The sections of manifest.json as typed records, each read back with its values checked.
 
-`ManifestBody.to_json` gives the exact JSON object `artifacts.write_manifest` stores (it adds
-the schema version and the file hashes). Sections whose inside is a measured table (parity
-rows, INT8 flavours and their recipe) keep those tables as plain JSON values: they are
-reports for people and tools, not values the runtime computes with.
+Sections whose inside is a measured table (INT8 recipes, graph reports) keep those tables as
+plain JSON values: they are reports for people and tools, not values the runtime computes
+with. A wrong value raises ValueError naming the field; the manifest turns it into an
+ArtifactError.
 """
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+from ..core.parity import ParityRow
+from .artifacts import PARTS, PRECISIONS
 
 Json = Dict[str, Any]
+Record = TypeVar("Record")
+
+
+def show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def json_object(value: Any, name: str) -> Json:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, got {show(value)}")
+    return dict(value)
+
+
+def is_number(value: Any) -> bool:
+    """A finite JSON number (bool is an int to Python, not a number here)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def record(cls: Type[Record], value: Any, name: str) -> Record:
+    """A section's JSON object -> its record; every field must be present."""
+    data = json_object(value, name)
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise ValueError(f'"{name}" lacks {", ".join(missing)}')
+    return cls(**{n: data[n] for n in names})
 
 
 @dataclass(frozen=True)
@@ -36,10 +68,11 @@ class Fp16Section:
 
 @dataclass(frozen=True)
 class Int8Section:
-    """One calibration, the encoder layouts (TensorRT, its typed form, CPU), the TensorRT cache."""
+    """One calibration, the INT8 encoder per target (its file, options and recipe), the
+    TensorRT calibration cache."""
 
     head: str
-    encoder: Dict[str, Json]  # flavour -> its file, quantization options and recipe
+    encoder: Dict[str, Json]
     report: str
     mixed_precision: Json
     calibration: Json
@@ -52,8 +85,16 @@ class ParitySection:
 
     split: str
     provider: str
-    rows: List[Json]
+    rows: List[ParityRow]
     head_padding_invariance: Dict[str, float]  # head file -> max |Δ| with garbage padding
+
+    @classmethod
+    def from_json(cls, value: Any) -> "ParitySection":
+        section = record(cls, value, "parity")
+        if not isinstance(section.rows, list):
+            raise ValueError(f'"parity.rows" must be a list, got {show(section.rows)}')
+        rows = [record(ParityRow, row, "parity row") for row in section.rows]
+        return cls(section.split, section.provider, rows, section.head_padding_invariance)
 
 
 @dataclass(frozen=True)
@@ -73,67 +114,88 @@ class AbstainSection:
     accuracy: float
 
     @classmethod
-    def from_json(cls, value: Any) -> Optional["AbstainSection"]:
-        """The manifest's "abstain" value (None or absent: never abstain), checked."""
-        if value is None:
-            return None
-        if not isinstance(value, dict) or not set(_ABSTAIN_FIELDS) <= set(value):
-            raise ValueError(f'"abstain" must be an object with {", ".join(_ABSTAIN_FIELDS)}')
-        section = cls(**{k: value[k] for k in _ABSTAIN_FIELDS})
-        if not 0.0 <= float(section.threshold) <= 1.0:
+    def from_json(cls, value: Any) -> "AbstainSection":
+        section = record(cls, value, "abstain")
+        if not is_number(section.threshold) or not 0.0 <= section.threshold <= 1.0:
             raise ValueError(f'"abstain.threshold" must be in [0, 1], got {section.threshold}')
         return section
 
 
-_ABSTAIN_FIELDS = ("threshold", "target_precision", "split", "sequences", "coverage", "accuracy")
-
-
 @dataclass(frozen=True)
-class Provenance:
-    """Where the graphs come from and with which tools."""
+class ExportRun:
+    """When the export ran and how long it took."""
 
-    checkpoint: str
-    checkpoint_sha256: str
-    data_root: str
-    tools: Dict[str, str]
     created: str
     seconds: float
 
 
 @dataclass(frozen=True)
-class ManifestBody:
-    """Everything in manifest.json but the schema version and the file hashes."""
+class EngineRecord:
+    """How one engine was built, kept in manifest.json's "engines" section under the engine's
+    file name: an engine runs only on the TensorRT version and GPU it was built for, and only
+    within its profile's shapes, so the record says which.
 
-    model: Json
-    preprocess: Json
-    labels: Json
-    max_frames: int
-    opset: int
-    graphs: Dict[str, Json]  # ONNX file -> its inputs, outputs and op counts
-    golden: GoldenSection
-    provenance: Provenance
-    fp16: Optional[Fp16Section] = None
-    int8: Optional[Int8Section] = None
-    parity: Optional[ParitySection] = None
-    abstain: Optional[AbstainSection] = None
-    # precision -> graph pairs that missed their parity target (export --accept-degraded)
-    degraded: Dict[str, List[str]] = field(default_factory=dict)
+    flags: the builder's precision flags of a weakly typed build ("fp16", "int8"); none for a
+    strongly typed one, whose graph's types are the precision. profile: input name -> its
+    "min", "opt" and "max" shapes.
+    """
+
+    part: str
+    precision: str
+    graph: str
+    tensorrt: str
+    gpu: str
+    compute_capability: str
+    strongly_typed: bool
+    flags: List[str]
+    calibration_cache: bool
+    profile: Dict[str, Dict[str, List[int]]]
+    workspace_mb: int
+    timing_cache: bool
+    built: str  # UTC, ISO 8601
+    seconds: float
 
     def to_json(self) -> Json:
-        provenance = self.provenance
-        return {
-            "model": self.model, "preprocess": self.preprocess, "labels": self.labels,
-            "max_frames": self.max_frames, "opset": self.opset, "graphs": self.graphs,
-            "golden": asdict(self.golden),
-            "fp16": _or_none(self.fp16), "int8": _or_none(self.int8),
-            "parity": _or_none(self.parity), "abstain": _or_none(self.abstain),
-            "degraded": self.degraded,
-            "checkpoint": provenance.checkpoint,
-            "checkpoint_sha256": provenance.checkpoint_sha256,
-            "data_root": provenance.data_root, "tools": provenance.tools,
-            "export": {"created": provenance.created, "seconds": provenance.seconds},
-        }
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Any) -> "EngineRecord":
+        """A record as manifest.json holds it, checked."""
+        if not isinstance(value, dict):
+            raise ValueError(f"an engine record must be an object, got {show(value)}")
+        missing = [f.name for f in fields(cls) if f.name not in value]
+        if missing:
+            raise ValueError(f"an engine record lacks {', '.join(missing)}")
+        engine = cls(**{f.name: value[f.name] for f in fields(cls)})
+        engine._check()
+        return engine
+
+    def _check(self) -> None:
+        texts = (self.part, self.precision, self.graph, self.tensorrt, self.gpu,
+                 self.compute_capability, self.built)
+        if not all(isinstance(text, str) for text in texts):
+            raise ValueError("an engine record's names and versions must be strings")
+        if self.part not in PARTS or self.precision not in PRECISIONS:
+            raise ValueError(f"an engine record names an unknown part or precision "
+                             f"({self.part}, {self.precision})")
+        if not all(isinstance(flag, bool) for flag in (self.strongly_typed,
+                                                        self.calibration_cache,
+                                                        self.timing_cache)):
+            raise ValueError("an engine record's typing and cache entries must be true or false")
+        if not (isinstance(self.flags, list) and all(isinstance(f, str) for f in self.flags)):
+            raise ValueError(f"engine flags must be a list of names, got {show(self.flags)}")
+        if type(self.workspace_mb) is not int or not is_number(self.seconds):
+            raise ValueError("an engine record's workspace_mb and seconds must be numbers")
+        shapes = [shape for ranges in json_object(self.profile, "profile").values()
+                  for shape in json_object(ranges, "profile range").values()]
+        if not all(isinstance(s, list) and all(type(d) is int for d in s) for s in shapes):
+            raise ValueError(f"engine profile shapes must be lists of integers, "
+                             f"got {show(self.profile)}")
 
 
-def _or_none(section: Optional[Any]) -> Optional[Json]:
-    return None if section is None else asdict(section)
+def optional(cls: Any, value: Any, name: str) -> Optional[Any]:
+    """A section that may be null or absent."""
+    if value is None:
+        return None
+    from_json = getattr(cls, "from_json", None)
+    return from_json(value) if from_json else record(cls, value, name)

@@ -5,8 +5,8 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ..core.digits import BLANK, confidence, digits_to_number, probabilities
 from ..core.errors import ArtifactError
-from ..core.labels import BLANK, digits_to_number
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,6 @@ class Prediction:
         }
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 def require_finite(values: np.ndarray, what: str) -> np.ndarray:
     """Refuse NaN/inf model outputs: they would read as a number with NaN confidence.
 
@@ -76,15 +70,13 @@ def to_prediction(tens_logits: np.ndarray, ones_logits: np.ndarray, attention: n
     require_finite(tens_logits, "tens scores")
     require_finite(ones_logits, "ones scores")
     attention = require_finite(attention[:num_frames], "attention")
-    tens_probs = softmax(tens_logits.astype(np.float64)).astype(np.float32)
-    ones_probs = softmax(ones_logits.astype(np.float64)).astype(np.float32)
-    tens, ones = int(tens_probs.argmax()), int(ones_probs.argmax())
-    best_guess = digits_to_number(tens, ones)
-    confidence = float(tens_probs[tens]) * float(ones_probs[ones])
+    tens_probs, ones_probs = probabilities(tens_logits), probabilities(ones_logits)
+    best_guess = digits_to_number(int(tens_probs.argmax()), int(ones_probs.argmax()))
+    sure = float(confidence(tens_probs, ones_probs))
     return Prediction(
-        number=None if confidence < abstain_below else best_guess,
+        number=None if sure < abstain_below else best_guess,
         best_guess=best_guess,
-        confidence=confidence,
+        confidence=sure,
         tens_probs=tens_probs,
         ones_probs=ones_probs,
         attention=attention.astype(np.float32),

@@ -13,12 +13,17 @@ import numpy as np
 
 from ..core.crops import CropRule
 from ..core.errors import DegradedPrecisionWarning, InputError
-from ..core.preprocess import Frame, check_channel_order, preprocess_frames
-from ..core.sampling import linspace_indices
+from ..core.preprocess import (
+    Frame,
+    check_channel_order,
+    linspace_indices,
+    preprocess_sequence,
+)
 from ..core.two_stage import Outputs, run_two_stage
-from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS, Manifest, load_manifest
-from .backends import BackendOptions, OnnxRuntimeOptions, open_sessions
+from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS
+from .backends import BackendOptions, OnnxRuntimeOptions, TensorRTOptions, open_sessions
 from .backends.base import Session
+from .manifest import Manifest, load_manifest
 from .prediction import Prediction, require_finite, to_prediction
 from .stream import TrackStream
 
@@ -62,21 +67,26 @@ class Recognizer:
     def load(cls, artifacts: Union[str, Path], backend: str = "auto", precision: str = "fp32",
              *, threads: int = 0, providers: Optional[Sequence[str]] = None,
              channel_order: str = "rgb", abstain_threshold: Optional[float] = None,
-             warmup: bool = False) -> "Recognizer":
+             warmup: bool = False, device: int = 0) -> "Recognizer":
         """Read and verify manifest.json, then open both graphs on the chosen backend.
 
         backend: "auto" (TensorRT engines > ONNX Runtime with its best provider),
         "tensorrt" or "onnxruntime". threads: intra-op threads (0 = library default).
         channel_order, abstain_threshold: see the class. warmup: run `warm_up` before
-        returning, so the first real frame is not the slow one.
+        returning, so the first real frame is not the slow one. device: the CUDA device
+        index (0: the first GPU CUDA_VISIBLE_DEVICES leaves) that the TensorRT engines and
+        ONNX Runtime's CUDA and TensorRT providers run on; the CPU ignores it.
         """
         manifest = load_manifest(artifacts)
         # Checked before the (slow) graphs open, so a typo costs nothing.
         check_channel_order(channel_order)
+        device = _device_index(device)
         threshold = resolve_abstain_threshold(manifest, abstain_threshold)
         _warn_if_degraded(manifest, precision)
-        options = BackendOptions(onnxruntime=OnnxRuntimeOptions(
-            threads=threads, providers=tuple(providers) if providers else None))
+        options = BackendOptions(
+            onnxruntime=OnnxRuntimeOptions(threads=threads, device_id=device,
+                                           providers=tuple(providers) if providers else None),
+            tensorrt=TensorRTOptions(device_id=device))
         chosen, encoder, head = open_sessions(backend, manifest, precision, options)
         recognizer = cls(manifest, encoder, head, backend=chosen.name, precision=precision,
                          channel_order=channel_order, abstain_threshold=threshold)
@@ -131,8 +141,8 @@ class Recognizer:
         _require_ordered(frames, "a sequence", "frames (paths, PIL images or arrays)")
         if len(frames) == 0:
             raise InputError("a sequence needs at least one frame")
-        chosen = [frames[i] for i in linspace_indices(len(frames), self.max_frames)]
-        return preprocess_frames(chosen, self.manifest.preprocess, self.channel_order)
+        return preprocess_sequence(frames, self.manifest.preprocess, self.max_frames,
+                                   self.channel_order)
 
     def predict(self, frames: Sequence[Frame]) -> Prediction:
         return self.predict_batch([frames])[0]
@@ -252,6 +262,14 @@ def resolve_abstain_threshold(manifest: Manifest, override: Optional[float]) -> 
         raise InputError(f"abstain_threshold must be a confidence from 0 to 1 (0 never "
                          f"abstains) or None for the manifest's, got {override!r}")
     return float(override)
+
+
+def _device_index(device: object) -> int:
+    """`Recognizer.load`'s device: a CUDA device index, 0 or more; InputError otherwise."""
+    if isinstance(device, bool) or not isinstance(device, numbers.Integral) or device < 0:
+        raise InputError(f"device must be a CUDA device index (0 for the first GPU), got "
+                         f"{device!r}")
+    return int(device)
 
 
 def _require_ordered(items: object, what: str, of: str) -> None:

@@ -1,4 +1,4 @@
-"""Training recipe as a dataclass; presets name the two configurations users run."""
+"""Training recipe as a dataclass; presets name the configurations users run."""
 
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict
@@ -8,7 +8,7 @@ from ..core.errors import InputError
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Project A's recipe (PRIOR-WORK.md) unless a preset says otherwise."""
+    """The `full` recipe (docs/training.md) unless a preset says otherwise."""
 
     epochs: int = 31
     batch_size: int = 32  # the global batch: under torchrun each process takes its share
@@ -52,14 +52,9 @@ class TrainConfig:
 
 PRESETS: Dict[str, TrainConfig] = {
     "full": TrainConfig(),
-    # Sized for a 2-core CPU: the frozen trunk runs once per frame (cache_trunk, ~2.5 min),
-    # then 12 cheap epochs (~40 s each) of 4 random frames per sequence, batch 16, lr 1e-3
-    # (x3 on the new layers; 2e-3 measured far worse), a fast EMA, and the per-frame digit
-    # loss. No anchor in training: with it, the repeated best view was memorised (train 99%
-    # vs val 60%). Epochs, measured on generator v3's default data (test n=170): 9 -> 27.1%,
-    # 12 -> 35.3% (29.4% on another machine), 16 -> 38.8% (train 81% by then: over-fitting).
-    # On an H100 with generator v1, this recipe peaked at 71-74% val by epoch 10-13, as did
-    # `full`: 2000 sequences, not compute, is then the limit.
+    # Sized for a 2-core CPU: the frozen trunk runs once per frame (cache_trunk), then cheap
+    # epochs of 4 random frames per sequence. No anchor in training: the repeated best view
+    # is memorised. Measurements: docs/training.md and docs/accuracy.md.
     "demo": TrainConfig(epochs=12, train_frames=4, batch_size=16, lr=1e-3, new_lr_mult=3.0,
                         warmup_epochs=1, ema_decay=0.98, patience=7, use_anchor=False,
                         frame_loss_weight=1.0, cache_trunk=True),

@@ -8,8 +8,8 @@ from torch.utils.data import DataLoader
 
 from ..core.errors import InputError
 from ..core.preprocess import PreprocessConfig
-from ..data.augment import AugmentConfig
-from ..data.dataset import SequenceDataset, make_loader
+from ..data.dataset import AugmentConfig, SequenceDataset, make_loader
+from ..data.discovery import discover
 from ..data.online import OnlineSynthDataset, folder_synth_config
 from ..data.splits import Splits, load_splits, training_splits
 from ..model.net import JerseyNet
@@ -95,11 +95,11 @@ def _splits(data_root: Path, save_dir: Path, seed: int, dist_ctx: DistContext) -
     """Rank 0 makes or checks the run's splits.json; the other ranks read it once it is
     written."""
     if dist_ctx.is_main:
-        splits = training_splits(data_root, save_dir, seed=seed)
+        splits = training_splits(discover(data_root).records, save_dir, seed=seed)
         dist_ctx.barrier()
         return splits
     dist_ctx.barrier()
-    return load_splits(data_root, save_dir, seed=seed)
+    return load_splits(discover(data_root).records, save_dir, seed=seed)
 
 
 def _train_loader(dataset: Any, batch: int, workers: int, seed: int,

@@ -35,8 +35,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Sampler
 
+from ..core.digits import Accuracy
 from ..core.errors import InputError
-from ..core.metrics import Accuracy
 from ..data.dataset import EpochShuffle, SequenceDataset
 
 T = TypeVar("T")

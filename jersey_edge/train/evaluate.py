@@ -15,18 +15,16 @@ from ..core.abstain import (
     MIN_ACCEPTED,
     choose_threshold,
     coverage_curve,
-    number_confidence,
     number_correct,
     operating_point,
 )
+from ..core.digits import decode_numbers, digits_to_number, number_confidence
 from ..core.errors import InputError
 from ..core.fileio import atomic_write_text
-from ..core.labels import digits_to_number
-from ..core.metrics import decode_numbers
 from ..data.discovery import SequenceRecord, discover
 from ..data.splits import SPLIT_NAMES, load_splits, resolve_data_root
 from ..model.net import load_checkpoint
-from ..runtime.artifacts import load_manifest
+from ..runtime.manifest import load_manifest
 from .data import eval_loader
 from .inference import LabelledLogits, collect_logits
 from .plots import plot_confusions, plot_coverage
@@ -127,7 +125,7 @@ def _records(data_root: Path, run_dir: Path, split: str,
     if split == ALL:
         found = discover(data_root).records
         return [r for r in found if r.legible], [r for r in found if not r.legible]
-    splits = load_splits(data_root, run_dir, seed=seed)
+    splits = load_splits(discover(data_root).records, run_dir, seed=seed)
     return list(getattr(splits, split)), list(splits.illegible.get(split, []))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..core.metrics import Accuracy, accuracy
+from ..core.digits import Accuracy, accuracy
 from ..model.net import JerseyNet
 
 

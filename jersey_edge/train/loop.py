@@ -13,33 +13,35 @@ from timm.utils import ModelEmaV3
 from torch import nn
 from tqdm import tqdm
 
-from ..core.errors import CheckpointError, InputError, JerseyEdgeError
+from ..core.errors import InputError, JerseyEdgeError
 from ..core.preprocess import PreprocessConfig
 from ..model.config import ModelConfig
 from ..model.net import (
     JerseyNet,
-    LoadedCheckpoint,
     build_model,
-    load_checkpoint,
     save_checkpoint,
 )
 from .config import TrainConfig
 from .data import TrainData, load_train_data
 from .distributed import DistContext, distributed_context
-from .frame_loss import FrameDigitHead
-from .history import write_history
 from .inference import autocast, collect_logits, embed_batch
-from .legibility_loss import attention_loss, frame_weights
-from .schedule import warmup_cosine
+from .losses import FrameDigitHead, attention_loss, frame_weights
+from .plots import write_history
+from .state import (
+    BEST,
+    LAST,
+    init_checkpoint,
+    restore_schedule,
+    resume_checkpoint,
+    resumed_config,
+    save_last,
+    warmup_cosine,
+)
 
 log = logging.getLogger("jersey_edge")
 
-BEST = "best.pt"
-LAST = "last.pt"
 IMAGENET = "imagenet"  # `init`: the backbone's ImageNet weights, everything else fresh
 # What last.pt holds beyond the model for resuming; best.pt (a model only) has none of it.
-RESUME_KEYS = ("model_state", "ema_state", "frame_head_state", "optimizer", "scheduler",
-               "torch_rng", "history", "train_config", "model_config")
 # Non-finite losses in a row that stop training: one bad batch is skipped, a diverged run
 # would only skip forever.
 MAX_NONFINITE_STEPS = 3
@@ -110,7 +112,7 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
            on_epoch: Optional[Callable[[str], None]]) -> TrainResult:
     started = time.perf_counter()
     dev = dist_ctx.device
-    initial = None if resume or init == IMAGENET else _init_checkpoint(init, model_config,
+    initial = None if resume or init == IMAGENET else init_checkpoint(init, model_config,
                                                                           preprocess)
     if dist_ctx.is_main:
         save_dir.mkdir(parents=True, exist_ok=True)
@@ -122,9 +124,9 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
         model_config, preprocess = initial.model_cfg, initial.preprocess
         init_record = {"init": init, "init_sha256": initial.sha256}
     if resume:
-        last = _resume_checkpoint(save_dir)
+        last = resume_checkpoint(save_dir)
         state = last.extra
-        config = _resumed_config(state, epochs)
+        config = resumed_config(state, epochs)
         model_config = ModelConfig.from_dict(state["model_config"])
         preprocess = last.preprocess
         init_record = {k: state[k] for k in ("init", "init_sha256") if k in state}
@@ -160,7 +162,7 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
         ema.module.load_state_dict(state["ema_state"])
         if frame_head is not None:
             frame_head.load_state_dict(state["frame_head_state"])
-        _restore_schedule(optimizer, scheduler, state)
+        restore_schedule(optimizer, scheduler, state)
         torch.set_rng_state(state["torch_rng"])
         history = list(state["history"])
         start_epoch = len(history)
@@ -190,7 +192,7 @@ def _train(dist_ctx: DistContext, data_root: Path, save_dir: Path, *,
                                 extra={"epoch": epoch, "val_number_acc": row["val_number_acc"],
                                        "train_config": config.to_dict(), **init_record,
                                        "data_root": str(Path(data_root).resolve())})
-            _save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config,
+            save_last(save_dir, model, frame_head, ema, optimizer, scheduler, config,
                        model_config, preprocess, history, data_root, init_record)
             write_history(save_dir, history)
         if on_epoch is not None:
@@ -339,77 +341,6 @@ def _summary(row: Dict[str, Any], epochs: int, improved: bool) -> str:
             f"train acc {row['train_number_acc']:.4f}  val acc {row['val_number_acc']:.4f} "
             f"(tens {row['val_tens_acc']:.4f}, ones {row['val_ones_acc']:.4f})  "
             f"{row['epoch_seconds']:.0f}s{'  *best' if improved else ''}")
-
-
-def _save_last(save_dir: Path, model: torch.nn.Module, frame_head: Optional[FrameDigitHead],
-               ema: ModelEmaV3,
-               optimizer: torch.optim.Optimizer, scheduler: Any, config: TrainConfig,
-               model_config: ModelConfig, preprocess: PreprocessConfig,
-               history: List[Dict[str, Any]], data_root: Path,
-               init_record: Dict[str, Any]) -> None:
-    """last.pt: EMA weights as the model (exportable) plus everything --resume needs."""
-    save_checkpoint(save_dir / LAST, model_state=ema.module.state_dict(), model_cfg=model_config,
-                    preprocess=preprocess, max_frames=config.max_frames,
-                    extra={"model_state": model.state_dict(), "ema_state": ema.module.state_dict(),
-                           "frame_head_state": (frame_head.state_dict()
-                                                if frame_head is not None else {}),
-                           "optimizer": optimizer.state_dict(),
-                           "scheduler": scheduler.state_dict(),
-                           "torch_rng": torch.get_rng_state(), "history": history,
-                           "train_config": config.to_dict(),
-                           "model_config": model_config.to_dict(), **init_record,
-                           "data_root": str(Path(data_root).resolve())})
-
-
-def _init_checkpoint(init: str, model_config: Optional[ModelConfig],
-                     preprocess: Optional[PreprocessConfig]) -> LoadedCheckpoint:
-    """The checkpoint to fine-tune; its architecture and preprocessing are the run's."""
-    if model_config is not None or preprocess is not None:
-        raise InputError(f"init {init}: fine-tuning keeps that checkpoint's architecture and "
-                         "preprocessing, so give no model or preprocessing config with it")
-    loaded = load_checkpoint(init)
-    log.info("fine-tuning %s (sha256 %s...)", init, loaded.sha256[:12])
-    return loaded
-
-
-def _resume_checkpoint(save_dir: Path) -> LoadedCheckpoint:
-    """last.pt, refused unless it holds the training state (a copied best.pt does not)."""
-    path = save_dir / LAST
-    if not path.exists():
-        raise CheckpointError(f"cannot resume: {path} does not exist; train from the start first")
-    loaded = load_checkpoint(path)
-    missing = [key for key in RESUME_KEYS if key not in loaded.extra]
-    if missing:
-        raise CheckpointError(
-            f"{path} has no optimizer state ({', '.join(missing)} missing): it holds a model "
-            f"only, as {BEST} does, so training cannot continue from it; restore the run's own "
-            f"{LAST}, or train from the start in a new folder")
-    return loaded
-
-
-def _resumed_config(state: Dict[str, Any], epochs: Optional[int]) -> TrainConfig:
-    """The saved recipe; `epochs`, if given, as the new total (never below what has run)."""
-    config = TrainConfig.from_dict(state["train_config"])
-    done = len(state["history"])
-    if epochs is None:
-        return config
-    if epochs < done:
-        raise InputError(f"this run has already trained {done} epochs, so it cannot stop at "
-                         f"{epochs}; ask for {done} or more, or train a new run in another "
-                         "folder")
-    return replace(config, epochs=epochs)
-
-
-def _restore_schedule(optimizer: torch.optim.Optimizer, scheduler: Any,
-                      state: Dict[str, Any]) -> None:
-    """Optimizer state and step count from last.pt into a schedule built for this run's
-    total: with a larger total, the learning rate follows the new curve from the next step
-    (the one a run planned for that total from the start would have)."""
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    for group, base_lr, factor in zip(optimizer.param_groups, scheduler.base_lrs,
-                                      scheduler.lr_lambdas):
-        group["lr"] = base_lr * factor(scheduler.last_epoch)
 
 
 def _seed_everything(seed: int) -> None:

@@ -13,15 +13,17 @@ import time
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from ..core.errors import InputError
+from ..core.crops import crop_box
+from ..core.errors import InputError, JerseyEdgeError
+from ..core.fileio import atomic_write_text, check_outputs
 from ..runtime.prediction import Prediction
-from .annotate import draw_tracks
-from .mot import TrackBox, frames_of
+from .mot import TrackBox, check_mot, frames_of, iter_mot
 from .reader import VideoReader, VideoWriter
 
 # Why a box was not read (TrackingRun.skipped); neither ends the run.
@@ -201,3 +203,100 @@ def read_truth(path: Path) -> Dict[int, int]:
     if not truth or not all(0 <= n <= 99 for n in truth.values()):
         raise InputError(f"{path} must map track ids to numbers 0-99, e.g. {{\"3\": 17}}")
     return truth
+
+
+READ = (255, 214, 0)  # a track that reads a number
+UNREAD = (200, 200, 200)  # one that does not (yet)
+
+
+def draw_tracks(rgb: np.ndarray, boxes: Sequence[TrackBox],
+                tracks: Dict[int, TrackResult]) -> np.ndarray:
+    """A copy of `rgb` with each box (clipped to the frame, as cropped) and "id: number" (its
+    track's answer so far) drawn."""
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    for box in boxes:
+        result = tracks.get(box.track_id)
+        label = result.label if result is not None else "?"
+        colour = UNREAD if label == "?" else READ
+        shown = crop_box(box.xyxy, image.size)
+        if shown is None:  # off the frame: nothing of it to draw
+            continue
+        x0, y0, x1, y1 = shown
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=2)
+        _label(draw, (x0, y0), f"{box.track_id}: {label}", colour)
+    return np.asarray(image)
+
+
+def _label(draw: ImageDraw.ImageDraw, at: Tuple[float, float], text: str,
+           colour: Tuple[int, int, int]) -> None:
+    left, top, right, bottom = draw.textbbox((0, 0), text)
+    x, y = at[0], max(0.0, at[1] - (bottom - top) - 4)
+    draw.rectangle((x, y, x + right - left + 4, y + bottom - top + 4), fill=(0, 0, 0))
+    draw.text((x + 2 - left, y + 2 - top), text, fill=colour)
+
+
+def check_track_files(video: Path, boxes: Path, out: Path, *, annotate: Optional[Path] = None,
+                      truth: Optional[Path] = None, artifacts: Optional[Path] = None
+                      ) -> Optional[Dict[int, int]]:
+    """Before any work: no output (--out, --annotate) overwrites an input, the two outputs
+    differ, and every line of the tracks file `boxes` is sound (InputError otherwise);
+    returns the true numbers per track id read from `truth`, None without one."""
+    check_outputs({"--out": out, "--annotate": annotate}, [video, boxes, truth, artifacts])
+    if annotate is not None and Path(annotate).resolve() == Path(out).resolve():
+        raise InputError(f"--out and --annotate are both {out}; give two different files")
+    check_mot(boxes)  # the whole file, a line at a time: a bad line stops it before the run
+    return read_truth(truth) if truth is not None else None
+
+
+def track_to_file(recognizer: Any, video: Path, boxes: Path, out: Path, *,
+                  annotate: Optional[Path] = None, truth: Optional[Mapping[int, int]] = None,
+                  window: Optional[int] = None) -> TrackingRun:
+    """`track_video` over the MOT tracks file `boxes`, scored against `truth` (true numbers
+    per track id) when given, written to `out` as JSON.
+
+    A run stopped part-way by a library error or by Ctrl-C (SIGTERM too, where the caller
+    turns it into one) first writes what it had read to `out`, then raises again with a
+    message that says so: the same JerseyEdgeError, or a KeyboardInterrupt carrying it.
+    """
+    stopped: List[TrackingRun] = []
+    try:
+        run = track_video(recognizer, video, iter_mot(boxes), window=window, annotate=annotate,
+                          on_stop=stopped.append)
+    except (KeyboardInterrupt, JerseyEdgeError) as exc:
+        if not stopped:
+            raise
+        _write(out, stopped[0])
+        partial = (f"partial results ({len(stopped[0].tracks)} tracks, video frames "
+                   f"1-{stopped[0].video_frames}) written to {out}")
+        if isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt(f"interrupted; {partial}") from None
+        exc.args = (f"{exc}; {partial}",)
+        raise
+    if truth is not None:
+        run.accuracy = score(run, truth)
+    _write(out, run)
+    return run
+
+
+def summary_lines(run: TrackingRun, out: Path, annotate: Optional[Path] = None
+                  ) -> Iterator[str]:
+    """A line per track, one for the run, and one for the accuracy when it was scored."""
+    for _, result in sorted(run.tracks.items()):
+        yield (f"track {result.track_id}\t{result.label}\t"
+               f"frames {result.first_frame}-{result.last_frame} ({result.frames_seen} seen)")
+    written = f"{out} and {annotate}" if annotate else str(out)
+    yield (f"{len(run.tracks)} tracks, {run.video_frames} frames in {run.seconds:.1f} s "
+           f"({run.frames_per_second:.1f} frames/s), {run.boxes_used} boxes read, "
+           f"{run.boxes_skipped} skipped"
+           + (f" ({', '.join(f'{n} {why}' for why, n in run.skipped.items())})"
+              if run.skipped else "") + f"; wrote {written}")
+    if run.accuracy is not None:
+        acc = run.accuracy
+        yield (f"per-track accuracy {acc['correct']}/{acc['tracks']}"
+               + (f" = {acc['accuracy']:.1%}" if acc["accuracy"] is not None else "")
+               + f" ({acc['abstained']} without a legible number)")
+
+
+def _write(out: Path, run: TrackingRun) -> None:
+    atomic_write_text(out, json.dumps(run.to_dict(), indent=1) + "\n")

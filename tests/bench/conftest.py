@@ -6,7 +6,7 @@ The benchmark is tested on the same kind of folder users bench: FP32/FP16/INT8 g
 checkpoint, whose run folder holds the test split of the shared tiny dataset.
 """
 
-import json
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from jersey_edge.runtime.artifacts import MANIFEST, write_manifest  # noqa: E402
+from jersey_edge.runtime.manifest import load_manifest, write_manifest  # noqa: E402
 
 MAX_FRAMES = 4
 GOLDEN_SIZE = 4
@@ -38,8 +38,7 @@ def copied_artifacts(artifacts: Path, tmp_path: Path) -> Path:
     """The folder as copied to another machine: the checkpoint it names does not exist there."""
     copy = tmp_path / "device-artifacts"
     shutil.copytree(artifacts, copy)
-    data = json.loads((copy / MANIFEST).read_text())
-    data["checkpoint"] = str(tmp_path / "elsewhere" / "best.pt")
-    body = {k: v for k, v in data.items() if k not in ("schema_version", "files")}
-    write_manifest(copy, body, sorted(data["files"]))
+    manifest = load_manifest(copy)
+    elsewhere = str(tmp_path / "elsewhere" / "best.pt")
+    write_manifest(dataclasses.replace(manifest, checkpoint=elsewhere), sorted(manifest.files))
     return copy

@@ -1,14 +1,16 @@
 """run_bench end to end on a tiny exported JerseyNet: rows, parity, streaming, ratios, files.
 
 Timing values are never asserted (they depend on the machine and its load), only that
-every measurement exists and is ordered as statistics must be.
+every measurement exists and is ordered as statistics must be. Option checks fail in one
+line that says what to type instead.
 """
 
 import json
 
 import pytest
 
-from jersey_edge.bench import plot, run_bench, write_json, write_markdown
+from jersey_edge.bench import parse_batches, plot, run_bench, write_json, write_markdown
+from jersey_edge.bench.harness import check_options
 from jersey_edge.core.errors import BackendUnavailableError, InputError
 from jersey_edge.runtime.backends.tensorrt.compat import runtime_available as tensorrt_is_available
 
@@ -106,3 +108,41 @@ def test_no_runnable_backend_is_one_clear_error(artifacts, fast_options):
         pytest.skip("this machine can run TensorRT")
     with pytest.raises(BackendUnavailableError, match="tensorrt"):
         run_bench(artifacts, **fast_options, backends=["tensorrt"], torch_reference=False)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1,4,8,16", [1, 4, 8, 16]),
+    ("16, 1 ,4", [1, 4, 16]),
+    ("2,2", [2]),
+    ("1", [1]),
+])
+def test_parse_batches(text, expected):
+    assert parse_batches(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0,-1,abc", "0", "-1", "abc", "", "1,,4", "1.5", "5000"])
+def test_bad_batches_are_one_clear_line(text):
+    with pytest.raises(InputError, match="e.g. 1,4,8,16") as info:
+        parse_batches(text)
+    assert "\n" not in str(info.value)
+
+
+GOOD = dict(batches=(1, 2), frames=4, max_frames=4, warmup_s=0.0, duration_s=0.1, threads=0,
+            parity_limit=None)
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(batches=()), "at least one"),
+    (dict(frames=5), "frames per sequence must be 1-4"),
+    (dict(frames=0), "frames per sequence"),
+    (dict(duration_s=0.0), "duration"),
+    (dict(warmup_s=-1.0), "warm-up"),
+    (dict(threads=-2), "threads must be >= 0"),
+    (dict(parity_limit=0), "parity limit"),
+    (dict(backends=["onnx"]), "backends: unknown 'onnx'; use tensorrt, onnxruntime"),
+    (dict(precisions=["int4"]), "precisions: unknown"),
+])
+def test_check_options(change, message):
+    assert check_options(**GOOD) == [1, 2]
+    with pytest.raises(InputError, match=message):
+        check_options(**{**GOOD, **change})

@@ -1,5 +1,7 @@
-"""Ratios, JSON, Markdown, table and PNG from a hand-made report (no model runs)."""
+"""Ratios, JSON, Markdown, table and PNG from a hand-made report (no model runs). Ratios are
+taken per round: their arithmetic, never wall-clock values."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,9 +10,9 @@ from rich.console import Console
 
 from jersey_edge.bench import BenchReport, Row, plot, render_table, write_json, write_markdown
 from jersey_edge.bench.decode_path import DecodePathResult
-from jersey_edge.bench.ratios import compute_ratios
-from jersey_edge.bench.sgemm import SgemmPeak
-from jersey_edge.bench.streaming import StreamingResult
+from jersey_edge.bench.harness import StreamingResult
+from jersey_edge.bench.report import compute_ratios, noisy
+from jersey_edge.bench.system import SgemmPeak
 from jersey_edge.bench.timing import Timing
 
 JSON_ROW_KEYS = {"backend", "precision", "batch", "p50_ms", "p95_ms", "p99_ms", "seq_per_s",
@@ -77,6 +79,34 @@ def test_ratios_without_torch_rows_leave_torch_ratios_out():
     runtime_only = [r for r in ROWS if r.backend == "onnxruntime"]
     names = set(compute_ratios(runtime_only))
     assert names == {"ort_int8_vs_fp32_encoder_b1", "ort_int8_vs_fp32_encoder_b16"}
+
+
+def test_ratios_are_the_median_of_per_round_ratios_with_their_iqr():
+    fast = dataclasses.replace(row("onnxruntime", "fp32", 1, 10.0),
+                               round_p50_ms=[10, 10, 10, 20, 10])
+    slow = dataclasses.replace(row("pytorch", "fp32", 1, 30.0),
+                               round_p50_ms=[30, 30, 30, 40, 60])
+    ratio = compute_ratios([fast, slow])["best_runtime_vs_pytorch_eager_b1"]
+    assert ratio.value == 3.0  # rounds: 3, 3, 3, 2, 6
+    assert (ratio.low, ratio.high) == (3.0, 3.0) and ratio.spread == 0.0
+    assert "median of 5 rounds" in ratio.what
+    assert noisy({"r": ratio}) == []
+
+
+def test_a_ratio_whose_rounds_disagree_is_flagged():
+    fast = dataclasses.replace(row("onnxruntime", "fp32", 1, 10.0),
+                               round_p50_ms=[10, 10, 10, 10])
+    slow = dataclasses.replace(row("pytorch", "fp32", 1, 30.0), round_p50_ms=[20, 30, 40, 50])
+    ratio = compute_ratios([fast, slow])["best_runtime_vs_pytorch_eager_b1"]
+    assert (ratio.low, ratio.value, ratio.high) == (2.75, 3.5, 4.25)
+    [note] = noisy({"eager": ratio})
+    assert note.startswith("eager: rounds spread 43% of the median")
+
+
+def test_rows_without_rounds_keep_the_plain_ratio():
+    ratio = compute_ratios([row("onnxruntime", "fp32", 1, 10.0),
+                            row("pytorch", "fp32", 1, 30.0)])["best_runtime_vs_pytorch_eager_b1"]
+    assert ratio.value == 3.0 and ratio.low is None and ratio.spread is None
 
 
 def test_json_structure(report, tmp_path):

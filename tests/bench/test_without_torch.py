@@ -1,4 +1,5 @@
-"""On a device without torch the benchmark still runs: runtime rows, parity on golden.npz."""
+"""On a device without torch the benchmark still runs: runtime rows, parity on golden.npz;
+and importing it loads neither torch nor matplotlib, only the rows and the plot that use them do."""
 
 import json
 import subprocess
@@ -14,6 +15,21 @@ SCRIPT = textwrap.dedent("""
     write_json(report, sys.argv[2])
     print(json.dumps({"torch": sys.modules.get("torch", "absent")}))
 """)
+# Every bench module, imported in a fresh interpreter.
+IMPORT_ALL = textwrap.dedent("""
+    import importlib, pkgutil, sys
+    import jersey_edge.bench as bench
+    for module in pkgutil.iter_modules(bench.__path__):
+        importlib.import_module(f"jersey_edge.bench.{module.name}")
+    print(sorted(name for name in ("torch", "matplotlib") if name in sys.modules))
+""")
+
+
+def test_importing_every_bench_module_loads_neither_torch_nor_matplotlib():
+    done = subprocess.run([sys.executable, "-c", IMPORT_ALL], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_runtime_rows_and_golden_parity_without_torch(artifacts, tmp_path):

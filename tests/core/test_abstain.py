@@ -6,12 +6,11 @@ import pytest
 from jersey_edge.core.abstain import (
     choose_threshold,
     coverage_curve,
-    number_confidence,
     number_correct,
     operating_point,
 )
+from jersey_edge.core.digits import BLANK, number_confidence
 from jersey_edge.core.errors import InputError
-from jersey_edge.core.labels import BLANK
 
 
 def test_curve_has_one_point_per_distinct_confidence_plus_zero():

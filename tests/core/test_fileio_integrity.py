@@ -11,6 +11,7 @@ from jersey_edge.core import fileio
 from jersey_edge.core.fileio import atomic_write_bytes
 from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime import artifacts
+from jersey_edge.runtime.manifest import Manifest, add_files, write_manifest
 
 
 @pytest.fixture
@@ -43,11 +44,11 @@ def test_a_replaced_file_keeps_its_mode(tmp_path, umask_027):
 
 def test_add_files_leaves_the_manifest_readable(tmp_path, umask_027):
     (tmp_path / "head.onnx").write_bytes(b"head")
-    body = {"model": {"embed_dim": 8}, "preprocess": PreprocessConfig().to_dict(),
-            "labels": {}, "max_frames": 4}
-    artifacts.write_manifest(tmp_path, body, ["head.onnx"])
+    manifest = Manifest(tmp_path, model={"embed_dim": 8}, preprocess=PreprocessConfig(),
+                        labels={}, max_frames=4)
+    write_manifest(manifest, ["head.onnx"])
     (tmp_path / "head.fp32.engine").write_bytes(b"engine")
-    artifacts.add_files(tmp_path, ["head.fp32.engine"])
+    add_files(tmp_path, ["head.fp32.engine"])
     assert mode(tmp_path / artifacts.MANIFEST) == 0o640
 
 

@@ -4,10 +4,10 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
+from jersey_edge.core.digits import number_to_digits
 from jersey_edge.core.errors import DatasetError, InputError
-from jersey_edge.core.labels import number_to_digits
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.data.augment import AugmentConfig
+from jersey_edge.data.dataset import AugmentConfig
 from jersey_edge.data.online import OnlineSynthDataset, folder_synth_config
 from jersey_edge.data.synth import SynthConfig
 

@@ -95,10 +95,10 @@ def test_records_with_and_without_a_dataset_split_do_not_mix(soccernet: Path,
 
 
 def test_the_cached_split_keeps_the_illegible_tracklets(soccernet: Path, tmp_path: Path) -> None:
-    made = training_splits(soccernet, tmp_path / "run", seed=3)
+    made = training_splits(discover(soccernet).records, tmp_path / "run", seed=3)
     cached = json.loads((tmp_path / "run" / "splits.json").read_text())
     assert "test/images/2" in cached["test"]
-    assert load_splits(soccernet, tmp_path / "run", seed=3) == made
+    assert load_splits(discover(soccernet).records, tmp_path / "run", seed=3) == made
 
 
 def test_skips_folders_without_images_or_ground_truth_and_entries_without_folders(

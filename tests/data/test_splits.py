@@ -9,7 +9,7 @@ import pytest
 from jersey_edge.core.errors import DatasetError, InputError
 from jersey_edge.data import splits as splits_mod
 from jersey_edge.data.discovery import SequenceRecord
-from jersey_edge.data.splits import fingerprint, load_or_create_splits, split_records
+from jersey_edge.data.splits import fingerprint, split_records, training_splits
 
 
 def make_records(tracks_per_label: dict, seqs_per_track: int = 2) -> List[SequenceRecord]:
@@ -76,7 +76,7 @@ def test_bad_fractions(fractions: tuple) -> None:
 def test_cache_written_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     records = make_records({label: 10 for label in range(3)})
     cache = tmp_path / "run" / "splits.json"
-    first = load_or_create_splits(records, cache, seed=5)
+    first = training_splits(records, cache.parent, seed=5)
     data = json.loads(cache.read_text())
     assert data["seed"] == 5 and data["fingerprint"] == fingerprint(records)
     assert data["train"] == [r.sequence for r in first.train]
@@ -86,18 +86,18 @@ def test_cache_written_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         raise AssertionError("the cache should have been reused")
 
     monkeypatch.setattr(splits_mod, "split_records", no_resplit)
-    assert load_or_create_splits(records, cache, seed=5) == first
+    assert training_splits(records, cache.parent, seed=5) == first
 
 
 def test_cache_invalidated_when_dataset_changes(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     records = make_records({label: 10 for label in range(3)})
     cache = tmp_path / "splits.json"
-    load_or_create_splits(records, cache)
+    training_splits(records, cache.parent)
     extra = SequenceRecord(1, "1/new", "1/new/s0", (Path("f.jpg"),), None)
     changed = records[1:] + [extra]
     with caplog.at_level(logging.WARNING, logger="jersey_edge"):
-        parts = load_or_create_splits(changed, cache)
+        parts = training_splits(changed, cache.parent)
     message = caplog.records[-1].getMessage()
     assert caplog.records[-1].levelno == logging.WARNING
     assert "INVALIDATED" in message and "1 sequence(s) added, 1 removed" in message
@@ -109,15 +109,15 @@ def test_cache_invalidated_by_frame_count_seed_or_corruption(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     records = make_records({label: 4 for label in range(2)})
     cache = tmp_path / "splits.json"
-    load_or_create_splits(records, cache)
+    training_splits(records, cache.parent)
     more_frames = [SequenceRecord(r.label, r.track, r.sequence, r.frames * 2, None)
                    for r in records]
     with caplog.at_level(logging.WARNING, logger="jersey_edge"):
-        load_or_create_splits(more_frames, cache)
-        load_or_create_splits(more_frames, cache, seed=1)
+        training_splits(more_frames, cache.parent)
+        training_splits(more_frames, cache.parent, seed=1)
         cache.write_text("{not json")
-        load_or_create_splits(more_frames, cache, seed=1)
-        load_or_create_splits(more_frames, cache, seed=1)  # valid again: silent
+        training_splits(more_frames, cache.parent, seed=1)
+        training_splits(more_frames, cache.parent, seed=1)  # valid again: silent
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 3
     assert "frame counts differ" in messages[0]

@@ -17,8 +17,9 @@ from jersey_edge.core.errors import DatasetError, InputError
 from jersey_edge.data.synth import DEFAULT_HELDOUT, SynthConfig, synthesize
 from jersey_edge.data.synth.block_digits import block_masks, sample_block_style
 from jersey_edge.data.synth.config import SHARES, resolve_labels
-from jersey_edge.data.synth.fonts import FONT_FILES, load_font
-from jersey_edge.data.synth.plan import plan_tracks
+from jersey_edge.data.synth.printing import load_font
+from jersey_edge.data.synth.style import FONT_FILES
+from jersey_edge.data.synth.track import plan_tracks
 
 SMALL = SynthConfig(frames=(4, 9))
 OPTIONS = dict(sequences=4, labels=[1, 12, 21], heldout=[11], progress=False, config=SMALL)

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from jersey_edge.data.synth.config import SHARES, SynthConfig
-from jersey_edge.data.synth.degrade import _interlace
 from jersey_edge.data.synth.motion import Occluder, sample_motion
 from jersey_edge.data.synth.printing import ONES, TENS, build_print
-from jersey_edge.data.synth.render import draw_frame, make_scene
+from jersey_edge.data.synth.render import _interlace, draw_frame, make_scene
 from jersey_edge.data.synth.style import Shadow, sample_kit
 
 NONE = SynthConfig(**{name: 0.0 for name in SHARES}, box_jitter=0.0)

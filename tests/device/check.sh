@@ -38,7 +38,7 @@ timeout 120 "$PY" -m tests.tools.tiny_export "$WORK/tiny" > "$WORK/tiny-export.l
 ART="$WORK/tiny/run/artifacts"
 
 section "engines (needs TensorRT + pycuda)"
-timeout 120 "$PY" -m jersey_edge.runtime.backends.tensorrt.build --artifacts "$ART" \
+timeout 120 "$PY" -m jersey_edge build-engine --artifacts "$ART" \
     --precision fp32 --precision fp16 --precision int8 2>&1 | tail -5
 
 section "gpu- and trt-marked tests"

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from jersey_edge.cli import app
+from jersey_edge.core.digits import digits_to_number
 from jersey_edge.core.errors import InputError
-from jersey_edge.core.labels import digits_to_number
+from jersey_edge.core.preprocess import preprocess_sequence
+from jersey_edge.data.discovery import discover
 from jersey_edge.data.splits import load_splits
 from jersey_edge.export import pipeline
 from jersey_edge.export.abstain import (
@@ -22,9 +24,9 @@ from jersey_edge.export.abstain import (
     split_confidences,
 )
 from jersey_edge.export.pipeline import ExportOptions, export_model
-from jersey_edge.export.sequences import sequence_frames
 from jersey_edge.model.net import load_checkpoint
-from jersey_edge.runtime.artifacts import MANIFEST, load_manifest
+from jersey_edge.runtime.artifacts import MANIFEST
+from jersey_edge.runtime.manifest import load_manifest
 from jersey_edge.runtime.recognizer import Recognizer
 from jersey_edge.train.evaluate import stored_abstain_threshold
 
@@ -33,7 +35,8 @@ RIGHT = 3  # the test's stand-in truth: the three most confident val sequences a
 
 def _val(exported):
     seed = load_checkpoint(exported.checkpoint).record.seed
-    return load_splits(exported.data_root, exported.checkpoint.parent, seed=seed).val
+    records = discover(exported.data_root).records
+    return load_splits(records, exported.checkpoint.parent, seed=seed).val
 
 
 def _confidences(exported, root: Path):
@@ -55,7 +58,8 @@ def test_untrained_model_gets_a_warning_and_no_section(exported) -> None:
 def test_split_confidences_are_what_the_runtime_reports(exported) -> None:
     records = _val(exported)
     confidence, correct = _confidences(exported, exported.out)
-    sequences = [sequence_frames(r, exported.preprocess, exported.max_frames) for r in records]
+    sequences = [preprocess_sequence(r.frames, exported.preprocess, exported.max_frames)
+                 for r in records]
     with Recognizer.load(exported.out, backend="onnxruntime", precision="fp32",
                          providers=["CPUExecutionProvider"]) as rec:
         predictions = rec.predict_preprocessed(sequences)
@@ -72,8 +76,9 @@ def test_illegible_val_sequences_are_negatives(exported) -> None:
     confidence, _ = _confidences(exported, exported.out)
     with Recognizer.load(exported.out, backend="onnxruntime", precision="fp32",
                          providers=["CPUExecutionProvider"]) as rec:
-        read = [digits_to_number(p.tens, p.ones) for p in rec.predict_preprocessed(
-            [sequence_frames(r, exported.preprocess, exported.max_frames) for r in records])]
+        sequences = [preprocess_sequence(r.frames, exported.preprocess, exported.max_frames)
+                     for r in records]
+        read = [digits_to_number(p.tens, p.ones) for p in rec.predict_preprocessed(sequences)]
     order = np.argsort(confidence)
     splits = SimpleNamespace(val=[replace(records[i], label=read[i]) for i in order[2:]],
                              illegible={"val": [replace(records[i], label=-1)

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from jersey_edge.core.errors import InputError
-from jersey_edge.data.discovery import SequenceRecord
+from jersey_edge.data.discovery import SequenceRecord, discover
 from jersey_edge.data.splits import training_splits
-from jersey_edge.export.calibration import folder_frames, folder_source, select_frames
+from jersey_edge.export.int8.calibration import folder_frames, folder_source, select_frames
 from jersey_edge.export.pipeline import ExportOptions
 from jersey_edge.runtime.artifacts import MANIFEST
 from tests.conftest import write_jpeg
@@ -91,7 +91,8 @@ def test_calib_data_needs_int8(crops: Path) -> None:
 def test_export_cli_refuses_an_empty_calib_folder_in_one_line(capsys, tiny_checkpoint,
                                                               tiny_dataset, tmp_path) -> None:
     checkpoint = tiny_checkpoint(tmp_path / "run", tiny_dataset)
-    training_splits(tiny_dataset, tmp_path / "run", seed=3)  # as a trained run has it
+    # as a trained run has it
+    training_splits(discover(tiny_dataset).records, tmp_path / "run", seed=3)
     (tmp_path / "empty").mkdir()
     code, _, err = cli(capsys, "export", "--checkpoint", str(checkpoint), "--out",
                        str(tmp_path / "artifacts"), "--int8", "--calib-data",

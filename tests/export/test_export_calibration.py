@@ -7,9 +7,10 @@ import numpy as np
 import onnx
 
 from jersey_edge.data.discovery import SequenceRecord
-from jersey_edge.export.calibration import select_frames
-from jersey_edge.runtime.artifacts import CALIBRATION_CACHE, FRAMES, load_manifest
+from jersey_edge.export.int8.calibration import select_frames
+from jersey_edge.runtime.artifacts import CALIBRATION_CACHE, FRAMES
 from jersey_edge.runtime.backends.tensorrt.calibration_cache import HEADER, read_cache, scale_hex
+from jersey_edge.runtime.manifest import load_manifest
 
 LINE = re.compile(r"^(?P<name>.+): (?P<hex>[0-9a-f]{8})$")
 
@@ -23,7 +24,7 @@ def test_cache_is_tensorrt_text_format_over_fp32_tensor_names(exported) -> None:
     names = {i.name for i in graph.input} | {o for n in graph.node for o in n.output}
     assert FRAMES in scales and set(scales) <= names
     assert all(scale > 0 for scale in scales.values())
-    assert load_manifest(exported.out).extra["int8"]["tensorrt_cache"]["entries"] == len(scales)
+    assert load_manifest(exported.out).int8.tensorrt_cache["entries"] == len(scales)
 
 
 def test_scale_hex_is_big_endian_float_of_amax_over_127() -> None:
@@ -52,7 +53,7 @@ def test_frames_spread_over_labels_then_sequences_deterministically() -> None:
 def test_amax_accepts_scalar_and_array_ranges() -> None:
     from types import SimpleNamespace
 
-    from jersey_edge.export.calibration import amax_by_tensor
+    from jersey_edge.export.int8.calibration import amax_by_tensor
 
     ranges = {"a": SimpleNamespace(range_value=(np.float32(-3.0), np.float32(2.0))),
               "b": SimpleNamespace(range_value=(np.array([-1.0]), np.array([4.0])))}
@@ -60,7 +61,7 @@ def test_amax_accepts_scalar_and_array_ranges() -> None:
 
 
 def test_a_short_last_batch_is_calibrated_in_a_chunk_of_its_own() -> None:
-    from jersey_edge.export.calibration import _chunks
+    from jersey_edge.export.int8.calibration import _chunks
 
     # ORT's histogram calibrators stack one chunk's batches: their shapes must agree
     assert _chunks(70, 16, 4) == [(0, 4), (4, 5)]

@@ -7,14 +7,12 @@ import pytest
 import torch
 from onnx import TensorProto
 
-from jersey_edge.export.fp16 import masking_nodes
-from jersey_edge.export.onnx_graphs import graph_report, shape_reads
-from jersey_edge.export.simplify import simplify
-from jersey_edge.runtime.artifacts import load_manifest
+from jersey_edge.export.onnx_graphs import graph_report, masking_nodes, shape_reads, simplify
+from jersey_edge.runtime.manifest import load_manifest
 
 
 def test_fp32_graphs_are_clean_with_dynamic_batch_only(exported) -> None:
-    graphs = load_manifest(exported.out).extra["graphs"]
+    graphs = load_manifest(exported.out).graphs
     encoder, head = graphs["encoder.onnx"], graphs["head.onnx"]
     size = exported.preprocess
     assert encoder["inputs"] == {"frames": ["batch", 3, size.height, size.width]}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jersey_edge.export.pipeline import ExportOptions, export_model
-from jersey_edge.runtime.artifacts import load_manifest
+from jersey_edge.runtime.manifest import load_manifest
 
 EXPORT = """
 import sys

@@ -13,9 +13,9 @@ from jersey_edge.runtime.artifacts import (
     GOLDEN,
     INT8_REPORT,
     MANIFEST,
-    load_manifest,
     onnx_name,
 )
+from jersey_edge.runtime.manifest import load_manifest
 from jersey_edge.runtime.recognizer import Recognizer
 
 EXPECTED = {
@@ -39,20 +39,19 @@ def test_manifest_hashes_every_file_and_describes_the_model(exported) -> None:
     for name in manifest.files:
         manifest.verify(name)  # raises on any mismatch
     assert manifest.max_frames == exported.max_frames and manifest.embed_dim == 256
-    body = manifest.extra
-    assert body["opset"] >= 17
-    assert body["int8"]["head"].startswith("not quantized")
-    assert body["int8"]["calibration"]["source_split"] == "train"
-    assert body["int8"]["calibration"]["frames"] == 16
-    assert set(body["tools"]) >= {"torch", "onnx", "onnxruntime", "onnxconverter-common",
+    assert manifest.opset is not None and manifest.opset >= 17
+    assert manifest.int8 is not None and manifest.int8.head.startswith("not quantized")
+    assert manifest.int8.calibration["source_split"] == "train"
+    assert manifest.int8.calibration["frames"] == 16
+    assert set(manifest.tools) >= {"torch", "onnx", "onnxruntime", "onnxconverter-common",
                                   "jersey-edge"}
-    assert body["parity"]["rows"] == exported.report.parity
+    assert manifest.parity.rows == exported.report.parity
 
 
 def test_fp32_parity_and_head_padding_invariance(exported) -> None:
-    rows = {r["name"]: r for r in exported.report.parity}
-    assert rows["fp32"]["golden_max_abs_diff"] <= 1e-4
-    assert rows["fp32"]["golden_agreement"] == 1.0 and rows["fp32"]["ok"] is True
+    rows = {r.name: r for r in exported.report.parity}
+    assert rows["fp32"].golden_max_abs_diff <= 1e-4
+    assert rows["fp32"].golden_agreement == 1.0 and rows["fp32"].ok is True
     assert set(rows) == {"PyTorch", "fp32", "fp16", "int8 cpu", "int8 tensorrt",
                          "int8 tensorrt typed"}
     assert exported.report.padding_invariance == {"head.onnx": 0.0, "head.fp16.onnx": 0.0}

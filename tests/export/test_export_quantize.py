@@ -1,4 +1,4 @@
-"""The two INT8 layouts: Q/DQ where TensorRT wants it, zero points as each target needs."""
+"""The two INT8 schemes: Q/DQ where TensorRT wants it, zero points as each target needs."""
 
 import json
 from pathlib import Path
@@ -21,7 +21,7 @@ def _zero_points(model: onnx.ModelProto, inits: Dict[str, np.ndarray]) -> List[n
             if n.op_type in ("QuantizeLinear", "DequantizeLinear") and len(n.input) > 2]
 
 
-def test_tensorrt_flavour_has_qdq_on_every_conv_input_and_weight(exported) -> None:
+def test_tensorrt_scheme_has_qdq_on_every_conv_input_and_weight(exported) -> None:
     model, producers, inits = _load(exported.out, "encoder.int8.onnx")
     recipe = json.loads((exported.out / "manifest.json").read_text())["int8"]["encoder"]
     left_float = set(recipe["tensorrt"]["recipe"]["float_nodes"])  # mixed precision
@@ -37,7 +37,7 @@ def test_tensorrt_flavour_has_qdq_on_every_conv_input_and_weight(exported) -> No
             assert conv.input[2] in inits
 
 
-def test_tensorrt_flavour_is_symmetric_int8_everywhere(exported) -> None:
+def test_tensorrt_scheme_is_symmetric_int8_everywhere(exported) -> None:
     model, _, inits = _load(exported.out, "encoder.int8.onnx")
     zero_points = _zero_points(model, inits)
     assert zero_points
@@ -48,7 +48,7 @@ def test_tensorrt_flavour_is_symmetric_int8_everywhere(exported) -> None:
     assert per_channel  # per-channel weight scales
 
 
-def test_cpu_flavour_has_uint8_activations_and_int8_weights(exported) -> None:
+def test_cpu_scheme_has_uint8_activations_and_int8_weights(exported) -> None:
     model, _, inits = _load(exported.out, "encoder.int8.cpu.onnx")
     quantize_types = {inits[n.input[2]].dtype for n in model.graph.node
                       if n.op_type == "QuantizeLinear"}
@@ -58,7 +58,7 @@ def test_cpu_flavour_has_uint8_activations_and_int8_weights(exported) -> None:
     assert weight_types == {TensorProto.INT8}
 
 
-def test_tensorrt_flavour_pairs_are_dedicated_and_biases_stay_float(exported) -> None:
+def test_tensorrt_scheme_pairs_are_dedicated_and_biases_stay_float(exported) -> None:
     model, producers, inits = _load(exported.out, "encoder.int8.onnx")
     readers: Dict[str, int] = {}
     for node in model.graph.node:

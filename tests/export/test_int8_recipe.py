@@ -1,5 +1,5 @@
 """The INT8 recipe's parts on a small conv net: leaving nodes in float, bias correction,
-sensitivity and mixed precision, in both QDQ layouts."""
+sensitivity and mixed precision, in both QDQ schemes."""
 
 from pathlib import Path
 
@@ -8,16 +8,16 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from jersey_edge.export.bias_correction import bias_shifts, corrected
-from jersey_edge.export.probe import Fidelity, embeddings
-from jersey_edge.export.qdq_graph import QDQ_OPS, float_outputs, leave_float, quantized_nodes
-from jersey_edge.export.quantize import CPU, TENSORRT, quantize_encoder
-from jersey_edge.export.sensitivity import (
+from jersey_edge.export.int8.bias_correction import bias_shifts, corrected
+from jersey_edge.export.int8.qdq_graph import QDQ_OPS, float_outputs, leave_float, quantized_nodes
+from jersey_edge.export.int8.quantize import CPU, TENSORRT, quantize_encoder
+from jersey_edge.export.int8.sensitivity import (
     MixedPrecisionConfig,
     choose_float_nodes,
     input_sqnr,
     measure,
 )
+from jersey_edge.export.probe import Fidelity, embeddings
 from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES
 
 
@@ -81,7 +81,7 @@ def _run_all(model, frames, names):
     return run(model, frames, names)
 
 
-@pytest.fixture(params=[TENSORRT, CPU], ids=lambda f: f.name)
+@pytest.fixture(params=[TENSORRT, CPU], ids=lambda s: s.target)
 def quantized(request, tmp_path):
     fp32_path = tmp_path / "net.onnx"
     fp32 = _net()
@@ -94,10 +94,10 @@ def quantized(request, tmp_path):
 
 
 def test_quantized_nodes_are_the_weighted_ops(quantized) -> None:
-    flavour, _, qdq, *_ = quantized
+    scheme, _, qdq, *_ = quantized
     names = quantized_nodes(qdq)
     assert {"conv1", "dw", "proj"} <= set(names)
-    if flavour is TENSORRT:  # the CPU layout quantizes every op ORT can, Clip included
+    if scheme is TENSORRT:  # the CPU scheme quantizes every op ORT can, Clip included
         assert all(n not in names for n in ("clip1", "flatten"))
 
 
@@ -109,7 +109,7 @@ def test_leave_float_restores_fp32_inputs_and_drops_dead_qdq(quantized) -> None:
     inits = {i.name: numpy_helper.to_array(i) for i in freed.graph.initializer}
     floats = {i.name: numpy_helper.to_array(i) for i in fp32.graph.initializer}
     np.testing.assert_array_equal(inits["w2"], floats["w2"])
-    # the CPU layout's DequantizeLinear of the INT32 bias keeps the name "b2": the float
+    # the CPU scheme's DequantizeLinear of the INT32 bias keeps the name "b2": the float
     # bias then comes in under another name
     np.testing.assert_array_equal(inits[node.input[2]], floats["b2"])
     read = {i for n in freed.graph.node for i in n.input} | {o.name for o in freed.graph.output}
@@ -129,13 +129,13 @@ def test_leaving_every_node_float_gives_the_fp32_graph_back(quantized) -> None:
 
 
 def test_bias_correction_removes_the_mean_shift_of_each_node(quantized) -> None:
-    flavour, fp32, qdq, calib, ranges, tmp_path = quantized
+    scheme, fp32, qdq, calib, ranges, tmp_path = quantized
     shifts = bias_shifts(qdq, fp32, calib)
     assert set(shifts) == {"conv1", "dw", "proj"}
     assert shifts["conv1"].shape == (8,) and shifts["proj"].shape == (6,)
     path = tmp_path / "corrected.onnx"
     onnx.save(corrected(fp32, shifts), str(path))
-    requantized = onnx.load(str(quantize_encoder(path, tmp_path / "again.onnx", flavour,
+    requantized = onnx.load(str(quantize_encoder(path, tmp_path / "again.onnx", scheme,
                                                  ranges_file=ranges, method="minmax")))
     reference = embeddings(fp32, calib)
     before, after = embeddings(qdq, calib), embeddings(requantized, calib)
@@ -163,21 +163,21 @@ def test_sensitivity_names_every_node_and_mixed_precision_meets_its_target(quant
 
 
 def test_input_sqnr_is_measured_on_activations_only(quantized) -> None:
-    flavour, _, qdq, calib, *_ = quantized
+    _, _, qdq, calib, *_ = quantized
     sqnr = input_sqnr(qdq, calib)
     assert "conv1" in sqnr and "dw" in sqnr
     assert all(np.isfinite(v) for v in sqnr.values())
 
 
 def test_float_outputs_drops_only_the_final_rounding(quantized) -> None:
-    flavour, fp32, qdq, *_ = quantized
+    scheme, fp32, qdq, *_ = quantized
     frames = _frames(8, 3)
     kept = float_outputs(qdq)
     onnx.checker.check_model(kept, full_check=True)
     assert [o.name for o in kept.graph.output] == [EMBEDDINGS]
     removed = sum(n.op_type in QDQ_OPS for n in qdq.graph.node) - sum(
         n.op_type in QDQ_OPS for n in kept.graph.node)
-    assert removed == (2 if flavour is CPU else 0)  # TensorRT's layout never rounds outputs
+    assert removed == (2 if scheme is CPU else 0)  # TensorRT's scheme never rounds outputs
     reference = embeddings(fp32, frames)
     assert (Fidelity.of(reference, embeddings(kept, frames)).sqnr_db
             >= Fidelity.of(reference, embeddings(qdq, frames)).sqnr_db)

@@ -9,16 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jersey_edge.export.golden import Golden
-from jersey_edge.export.polygraphy_golden import RUNNER, part_iterations, write_polygraphy_golden
+from jersey_edge.export.golden import RUNNER, Golden, part_iterations, write_polygraphy_golden
 from jersey_edge.runtime.artifacts import (
     GOLDEN,
     PARTS,
-    load_manifest,
     onnx_name,
     polygraphy_inputs_name,
     polygraphy_outputs_name,
 )
+from jersey_edge.runtime.manifest import load_manifest
 
 polygraphy_json = pytest.importorskip("polygraphy.json", reason="needs polygraphy (dev extra)")
 

@@ -2,7 +2,7 @@
 Triton's own proto definitions (tritonclient), held against the ONNX graphs it serves, and
 the ensembles are run step by step with ONNX Runtime exactly as their configs wire them."""
 
-import json
+import dataclasses
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -29,15 +29,13 @@ from jersey_edge.runtime import Recognizer
 from jersey_edge.runtime.artifacts import (
     EMBEDDINGS,
     FRAMES,
-    MANIFEST,
     MASK,
     PARTS,
     PRECISIONS,
     engine_name,
     graphs_for,
-    load_manifest,
-    write_manifest,
 )
+from jersey_edge.runtime.manifest import load_manifest, write_manifest
 from jersey_edge.runtime.prediction import to_prediction
 from tests.test_bad_inputs import assert_one_line_error, cli
 
@@ -313,9 +311,8 @@ def partial_export(exported, folder: Path, names: Sequence[str],
         (folder / name).write_bytes((exported.out / name).read_bytes())
     for name, data in (extra or {}).items():
         (folder / name).write_bytes(data)
-    body = json.loads((exported.out / MANIFEST).read_text())
-    body = {k: v for k, v in body.items() if k not in ("schema_version", "files")}
-    write_manifest(folder, body, [*names, *(extra or {})])
+    manifest = dataclasses.replace(load_manifest(exported.out), root=folder)
+    write_manifest(manifest, [*names, *(extra or {})])
     return folder
 
 

@@ -6,7 +6,12 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from jersey_edge.export.typed_int8 import OPSET, QDQ_OPS, SMALLEST_NORMAL, to_strongly_typed
+from jersey_edge.export.int8.qdq_graph import (
+    QDQ_OPS,
+    SMALLEST_NORMAL,
+    TYPED_OPSET,
+    to_strongly_typed,
+)
 from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES
 from tests.tools import tiny_artifacts
 
@@ -34,7 +39,7 @@ def types_of(model: onnx.ModelProto) -> dict:
 def test_typed_graph_is_opset_19_with_fp16_around_every_qdq_pair(qdq):
     typed = to_strongly_typed(qdq).model
     onnx.checker.check_model(typed, full_check=True)
-    assert next(o.version for o in typed.opset_import if o.domain in ("", "ai.onnx")) == OPSET
+    assert next(o.version for o in typed.opset_import if o.domain in ("", "ai.onnx")) == TYPED_OPSET
     types = types_of(typed)
     nodes = [n for n in typed.graph.node if n.op_type in QDQ_OPS]
     assert len(nodes) == sum(n.op_type in QDQ_OPS for n in qdq.graph.node) > 0

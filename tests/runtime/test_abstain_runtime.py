@@ -12,11 +12,13 @@ import pytest
 
 from jersey_edge.runtime import ArtifactError, InputError, Recognizer
 from jersey_edge.runtime.artifacts import MANIFEST, graphs_for
+from jersey_edge.runtime.manifest_sections import AbstainSection
 
 
 def with_abstain(rec, abstain, **options):
     """A recognizer on `rec`'s sessions whose manifest says `abstain` (not to be closed)."""
-    manifest = dataclasses.replace(rec.manifest, extra={**rec.manifest.extra, "abstain": abstain})
+    section = None if abstain is None else AbstainSection.from_json(abstain)
+    manifest = dataclasses.replace(rec.manifest, abstain=section)
     return Recognizer(manifest, rec.encoder, rec.head, backend=rec.backend,
                       precision=rec.precision, **options)
 

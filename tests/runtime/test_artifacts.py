@@ -5,20 +5,21 @@ import pytest
 from jersey_edge.core.errors import ArtifactError
 from jersey_edge.core.preprocess import PreprocessConfig
 from jersey_edge.runtime import artifacts
+from jersey_edge.runtime.manifest import Manifest, load_manifest, write_manifest
 
 
 @pytest.fixture
 def folder(tmp_path):
     (tmp_path / "encoder.onnx").write_bytes(b"encoder-bytes")
     (tmp_path / "head.onnx").write_bytes(b"head-bytes")
-    body = {"model": {"embed_dim": 256}, "preprocess": PreprocessConfig().to_dict(),
-            "labels": {}, "max_frames": 16}
-    artifacts.write_manifest(tmp_path, body, ["encoder.onnx", "head.onnx"])
+    manifest = Manifest(tmp_path, model={"embed_dim": 256}, preprocess=PreprocessConfig(),
+                        labels={}, max_frames=16)
+    write_manifest(manifest, ["encoder.onnx", "head.onnx"])
     return tmp_path
 
 
 def test_manifest_round_trip_and_verify(folder):
-    manifest = artifacts.load_manifest(folder)
+    manifest = load_manifest(folder)
     assert manifest.max_frames == 16 and manifest.embed_dim == 256
     assert manifest.available_precisions() == ["fp32"]
     assert manifest.verify("encoder.onnx") == folder / "encoder.onnx"
@@ -27,7 +28,7 @@ def test_manifest_round_trip_and_verify(folder):
 def test_tampered_file_is_refused(folder):
     (folder / "head.onnx").write_bytes(b"head-bytes, tampered")
     with pytest.raises(ArtifactError, match="sha256"):
-        artifacts.load_manifest(folder).verify("head.onnx")
+        load_manifest(folder).verify("head.onnx")
 
 
 def test_swapped_files_are_refused(folder):
@@ -35,7 +36,7 @@ def test_swapped_files_are_refused(folder):
     (folder / "encoder.onnx").write_bytes(head)
     (folder / "head.onnx").write_bytes(enc)
     with pytest.raises(ArtifactError):
-        artifacts.load_manifest(folder).verify("encoder.onnx")
+        load_manifest(folder).verify("encoder.onnx")
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -49,14 +50,14 @@ def test_bad_manifests(folder, edit, message):
     edit(data)
     path.write_text(json.dumps(data))
     with pytest.raises(ArtifactError, match=message):
-        artifacts.load_manifest(folder)
+        load_manifest(folder)
 
 
 def test_missing_folder_and_manifest(tmp_path):
     with pytest.raises(ArtifactError, match="export"):
-        artifacts.load_manifest(tmp_path / "nope")
+        load_manifest(tmp_path / "nope")
     with pytest.raises(ArtifactError, match="missing"):
-        artifacts.load_manifest(tmp_path)
+        load_manifest(tmp_path)
 
 
 def test_graphs_for_per_target():

@@ -13,11 +13,12 @@ import pytest
 
 from jersey_edge.core.errors import ArtifactError
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.runtime import artifacts
-from jersey_edge.runtime.artifacts import MANIFEST, add_files, load_manifest, write_manifest
+from jersey_edge.runtime import manifest as manifest_module
+from jersey_edge.runtime.artifacts import MANIFEST
 from jersey_edge.runtime.backends import tensorrt as trt_backend
 from jersey_edge.runtime.backends.tensorrt import build, session
 from jersey_edge.runtime.backends.tensorrt.build import BuildOptions, build_engines
+from jersey_edge.runtime.manifest import Manifest, add_files, load_manifest, write_manifest
 
 GRAPHS = ["encoder.onnx", "head.onnx", "encoder.int8.onnx", "encoder.int8.cpu.onnx",
           "head.fp16.onnx", "calibration.cache"]
@@ -34,9 +35,8 @@ def folder(tmp_path: Path) -> Path:
     root.mkdir()
     for name in GRAPHS:
         (root / name).write_bytes(f"placeholder {name}".encode())
-    body = {"model": {"embed_dim": 256}, "preprocess": PreprocessConfig().to_dict(),
-            "labels": {}, "max_frames": 16}
-    write_manifest(root, body, GRAPHS)
+    write_manifest(Manifest(root, model={"embed_dim": 256}, preprocess=PreprocessConfig(),
+                            labels={}, max_frames=16), GRAPHS)
     return root
 
 
@@ -242,7 +242,7 @@ def test_an_unreadable_manifest_is_reported_as_unreadable(folder, monkeypatch):
     def denied(path) -> bytes:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(artifacts, "read_regular_file", denied)
+    monkeypatch.setattr(manifest_module, "read_regular_file", denied)
     with pytest.raises(ArtifactError, match="cannot be read") as info:
         load_manifest(folder)
     assert "JSON" not in str(info.value)

@@ -14,7 +14,8 @@ from onnx import numpy_helper
 
 from jersey_edge.bench.inputs import from_golden
 from jersey_edge.core.errors import ArtifactError
-from jersey_edge.runtime.artifacts import GOLDEN, MANIFEST, load_manifest
+from jersey_edge.runtime.artifacts import GOLDEN, MANIFEST
+from jersey_edge.runtime.manifest import load_manifest
 from jersey_edge.runtime.recognizer import Recognizer
 
 CPU = ["CPUExecutionProvider"]

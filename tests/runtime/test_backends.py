@@ -5,20 +5,14 @@ import numpy as np
 import pytest
 
 from jersey_edge.core.errors import ArtifactError, InputError
-from jersey_edge.runtime.artifacts import (
-    EMBEDDINGS,
-    FRAMES,
-    MASK,
-    ORT_TENSORRT_CACHE,
-    graphs_for,
-    load_manifest,
-)
+from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES, MASK, ORT_TENSORRT_CACHE, graphs_for
 from jersey_edge.runtime.backends import BackendOptions, OnnxRuntimeOptions, open_backend
 from jersey_edge.runtime.backends.base import Backend, Session
 from jersey_edge.runtime.backends.onnxruntime import (
     OnnxRuntimeBackend,
     tensorrt_provider_options,
 )
+from jersey_edge.runtime.manifest import load_manifest
 
 
 class CountingSession(Session):

@@ -17,22 +17,14 @@ import pytest
 
 from jersey_edge.core.errors import ArtifactError, BackendUnavailableError, InputError
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.runtime.artifacts import (
-    EMBEDDINGS,
-    FRAMES,
-    MASK,
-    TIMING_CACHE,
-    add_files,
-    load_manifest,
-    write_manifest,
-)
+from jersey_edge.runtime.artifacts import EMBEDDINGS, FRAMES, MASK, TIMING_CACHE
 from jersey_edge.runtime.backends.tensorrt import calibration_cache, compat
 from jersey_edge.runtime.backends.tensorrt.build import (
     BuildOptions,
     build_engines,
     plan_engine,
-    profile_shapes,
 )
+from jersey_edge.runtime.manifest import Manifest, add_files, load_manifest, write_manifest
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(
@@ -59,13 +51,8 @@ def fake_artifacts(tmp_path: Path) -> Path:
              "head.fp16.onnx", "calibration.cache"]
     for name in names:
         (tmp_path / name).write_bytes(f"placeholder {name}".encode())
-    body = {
-        "model": {"embed_dim": 256},
-        "preprocess": PreprocessConfig().to_dict(),
-        "labels": {},
-        "max_frames": 16,
-    }
-    write_manifest(tmp_path, body, names)
+    write_manifest(Manifest(tmp_path, model={"embed_dim": 256}, preprocess=PreprocessConfig(),
+                            labels={}, max_frames=16), names)
     return tmp_path
 
 
@@ -125,15 +112,15 @@ def test_plan_refuses_bad_options(part, precision, calibrate):
 
 def test_profile_shapes_from_manifest(fake_artifacts):
     manifest = load_manifest(fake_artifacts)
-    assert profile_shapes(manifest, "encoder", 16) == {
+    assert manifest.profile_shapes("encoder", 16) == {
         FRAMES: ((1, 3, 160, 96), (16, 3, 160, 96), (256, 3, 160, 96))
     }
-    assert profile_shapes(manifest, "head", 8) == {
+    assert manifest.profile_shapes("head", 8) == {
         EMBEDDINGS: ((1, 16, 256), (1, 16, 256), (8, 16, 256)),
         MASK: ((1, 16), (1, 16), (8, 16)),
     }
     with pytest.raises(InputError):
-        profile_shapes(manifest, "head", 0)
+        manifest.profile_shapes("head", 0)
 
 
 @without_trt
@@ -175,8 +162,9 @@ def test_build_refuses_bad_options(fake_artifacts, options):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`jersey-edge build-engine` in its own process: the one command line of the build."""
     return subprocess.run(
-        [sys.executable, "-m", "jersey_edge.runtime.backends.tensorrt.build", *args],
+        [sys.executable, "-m", "jersey_edge", "build-engine", *args],
         capture_output=True, text=True, timeout=60,
     )
 
@@ -195,6 +183,16 @@ def test_cli_missing_folder_prints_one_line_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "artifacts folder" in result.stderr
+
+
+def test_the_old_module_command_line_points_to_build_engine(fake_artifacts):
+    result = subprocess.run(
+        [sys.executable, "-m", "jersey_edge.runtime.backends.tensorrt.build", "--artifacts",
+         str(fake_artifacts), "--precision", "fp32"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert "jersey-edge build-engine" in result.stderr
+    assert not list(fake_artifacts.glob("*.engine"))
 
 
 def test_runtime_modules_import_without_tensorrt_or_pycuda():
@@ -263,9 +261,8 @@ def test_build_writes_verified_engines_and_timing_cache(tmp_path, precision):
 def test_build_reports_parser_errors(tmp_path):
     root = load_tool("tiny_artifacts").write_tiny_artifacts(tmp_path / "a", int8=False)
     (root / "head.onnx").write_bytes(b"not an onnx graph")
-    body = {k: v for k, v in json.loads((root / "manifest.json").read_text()).items()
-            if k not in ("schema_version", "files")}
-    write_manifest(root, body, sorted(load_manifest(root).files))
+    manifest = load_manifest(root)
+    write_manifest(manifest, sorted(manifest.files))
     with pytest.raises(ArtifactError, match="TensorRT cannot parse"):
         build_engines(root, precision="fp32", options=BuildOptions(parts=("head",)))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jersey_edge.runtime.artifacts import load_manifest
+from jersey_edge.runtime.manifest import load_manifest
 
 
 def test_a_home_relative_folder_loads(exported, monkeypatch):

@@ -9,7 +9,8 @@ import pytest
 
 from jersey_edge.core.errors import ArtifactError
 from jersey_edge.runtime import Recognizer
-from jersey_edge.runtime.artifacts import MANIFEST, add_files, graphs_for, load_manifest
+from jersey_edge.runtime.artifacts import MANIFEST, graphs_for
+from jersey_edge.runtime.manifest import add_files, load_manifest
 
 
 def _with(exported, tmp_path, **sections):

@@ -9,9 +9,10 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from jersey_edge.core.sampling import linspace_indices
+from jersey_edge.core.preprocess import linspace_indices
 from jersey_edge.runtime import ArtifactError, InputError, Recognizer
-from jersey_edge.runtime.artifacts import add_files, graphs_for
+from jersey_edge.runtime.artifacts import graphs_for
+from jersey_edge.runtime.manifest import add_files
 
 
 def poisoned_copy(artifacts: Path, dest: Path, part: str, value: float, *,

@@ -12,21 +12,13 @@ import numpy as np
 import pytest
 
 from jersey_edge.core.errors import BackendUnavailableError, InputError
-from jersey_edge.runtime.artifacts import (
-    ATTENTION,
-    EMBEDDINGS,
-    FRAMES,
-    MASK,
-    ONES,
-    TENS,
-    add_files,
-    load_manifest,
-)
+from jersey_edge.runtime.artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS
 from jersey_edge.runtime.backends import open_backend
 from jersey_edge.runtime.backends import tensorrt as trt_backend
 from jersey_edge.runtime.backends.tensorrt import compat
 from jersey_edge.runtime.backends.tensorrt.build import plan_engine
 from jersey_edge.runtime.backends.tensorrt.session import TensorRTSession
+from jersey_edge.runtime.manifest import add_files, load_manifest
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
 needs_trt = pytest.mark.skipif(

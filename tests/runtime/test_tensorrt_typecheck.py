@@ -18,6 +18,7 @@ TRT_MODULES = [
     "jersey_edge/runtime/backends/tensorrt/build.py",
     "jersey_edge/runtime/backends/tensorrt/calibration_cache.py",
     "jersey_edge/runtime/backends/tensorrt/compat.py",
+    "jersey_edge/runtime/backends/tensorrt/network.py",
     "jersey_edge/runtime/backends/tensorrt/session.py",
 ]
 

@@ -10,27 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from jersey_edge.bench.render import render_table, write_markdown
+from jersey_edge.bench import render_table, write_markdown
 from jersey_edge.bench.report import BenchReport, engine_records
 from jersey_edge.core.errors import ArtifactError, InputError
 from jersey_edge.core.preprocess import PreprocessConfig
-from jersey_edge.runtime.artifacts import (
-    ENGINES,
-    MANIFEST,
-    EngineRecord,
-    add_files,
-    load_manifest,
-    write_manifest,
-)
+from jersey_edge.runtime.artifacts import ENGINES, MANIFEST
 from jersey_edge.runtime.backends.tensorrt.build import (
     BuildOptions,
     engine_record,
     plan_engine,
-    profile_shapes,
     trtexec_command,
     trtexec_commands,
 )
 from jersey_edge.runtime.backends.tensorrt.cuda_driver import CudaDevice
+from jersey_edge.runtime.manifest import (
+    EngineRecord,
+    Manifest,
+    add_files,
+    load_manifest,
+    write_manifest,
+)
 
 GRAPHS = ["encoder.onnx", "head.onnx", "encoder.fp16.onnx", "head.fp16.onnx",
           "encoder.int8.onnx", "encoder.int8.typed.onnx", "calibration.cache"]
@@ -42,9 +41,8 @@ def artifacts_in(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in GRAPHS:
         (folder / name).write_bytes(f"placeholder {name}".encode())
-    body = {"model": {"embed_dim": 256}, "preprocess": PreprocessConfig().to_dict(),
-            "labels": {}, "max_frames": 16}
-    write_manifest(folder, body, GRAPHS)
+    write_manifest(Manifest(folder, model={"embed_dim": 256}, preprocess=PreprocessConfig(),
+                            labels={}, max_frames=16), GRAPHS)
     return folder
 
 
@@ -57,7 +55,7 @@ def line_for(folder: Path, part: str, precision: str, *, typed: bool, **options)
     build = BuildOptions(**options)
     plan = plan_engine(part, precision, strongly_typed=typed,
                        use_calibration_cache=build.use_calibration_cache)
-    shapes = profile_shapes(load_manifest(folder), part, build.max_sequences)
+    shapes = load_manifest(folder).profile_shapes(part, build.max_sequences)
     return shlex.split(trtexec_command(plan, shapes, build, folder))
 
 
@@ -106,7 +104,7 @@ def test_paths_with_spaces_survive_the_shell(tmp_path):
 
 def test_print_trtexec_builds_nothing_and_needs_no_tensorrt(folder):
     result = subprocess.run(
-        [sys.executable, "-m", "jersey_edge.runtime.backends.tensorrt.build", "--artifacts",
+        [sys.executable, "-m", "jersey_edge", "build-engine", "--artifacts",
          str(folder), "--precision", "fp16", "--precision", "int8", "--max-sequences", "4",
          "--print-trtexec"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -126,7 +124,7 @@ def test_print_trtexec_refuses_bad_options_like_a_build(folder):
 def record_for(folder: Path, part: str, **options) -> EngineRecord:
     build = BuildOptions(**options)
     plan = plan_engine(part, "int8", strongly_typed=False)
-    return engine_record(plan, profile_shapes(load_manifest(folder), part, build.max_sequences),
+    return engine_record(plan, load_manifest(folder).profile_shapes(part, build.max_sequences),
                          build, tensorrt_version="8.6.2.3", gpu=ORIN,
                          built="2026-01-02T03:04:05+00:00", seconds=41.27)
 

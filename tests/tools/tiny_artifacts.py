@@ -32,8 +32,8 @@ from jersey_edge.runtime.artifacts import (
     TENS,
     graphs_for,
     onnx_name,
-    write_manifest,
 )
+from jersey_edge.runtime.manifest import Manifest, write_manifest
 
 OPSET = 17
 IR_VERSION = 8  # what opset 17 needs; newer onnx writes IRs older runtimes refuse
@@ -147,7 +147,7 @@ def quantize_encoder(fp32: Path, out: Path, height: int, width: int) -> None:
 
 def write_typed_encoder(qdq: Path) -> Path:
     """The strongly typed form of a QDQ encoder, beside it (needs the export's extras)."""
-    from jersey_edge.export.typed_int8 import to_strongly_typed
+    from jersey_edge.export.int8.qdq_graph import to_strongly_typed
 
     target = qdq.with_name(graphs_for("int8", "tensorrt-typed").encoder)
     onnx.save(to_strongly_typed(onnx.load(str(qdq))).model, str(target))
@@ -173,11 +173,8 @@ def write_tiny_artifacts(
         names.append(onnx_name("encoder", "int8"))
         typed = write_typed_encoder(root / onnx_name("encoder", "int8"))
         names.append(typed.name)
-    body = {
-        "model": {"embed_dim": embed_dim},
-        "preprocess": PreprocessConfig(height=height, width=width).to_dict(),
-        "labels": {"tens": 11, "ones": 10},
-        "max_frames": max_frames,
-    }
-    write_manifest(root, body, names)
+    manifest = Manifest(root, model={"embed_dim": embed_dim},
+                        preprocess=PreprocessConfig(height=height, width=width),
+                        labels={"tens": 11, "ones": 10}, max_frames=max_frames)
+    write_manifest(manifest, names)
     return root

@@ -31,8 +31,8 @@ import torch
 from timm.layers import convert_sync_batchnorm
 from torch import nn
 
+from jersey_edge.core.digits import Accuracy
 from jersey_edge.core.errors import InputError
-from jersey_edge.core.metrics import Accuracy
 from jersey_edge.data.dataset import EpochShuffle, SequenceDataset
 from jersey_edge.data.discovery import discover
 from jersey_edge.data.online import OnlineSynthDataset
@@ -42,7 +42,7 @@ from jersey_edge.model.net import build_model, load_checkpoint
 from jersey_edge.train import loop
 from jersey_edge.train.config import preset
 from jersey_edge.train.distributed import DistContext, ShardedEpochShuffle, distributed_context
-from jersey_edge.train.frame_loss import FrameDigitHead
+from jersey_edge.train.losses import FrameDigitHead
 
 from .conftest import TINY_MODEL, TINY_PREPROCESS
 

@@ -1,6 +1,6 @@
 import json
 
-from jersey_edge.core.metrics import wilson_interval
+from jersey_edge.core.digits import wilson_interval
 from jersey_edge.train.evaluate import evaluate
 
 

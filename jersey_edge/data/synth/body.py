@@ -9,8 +9,8 @@ import math
 from typing import List, Tuple
 
 from .canvas import Layer, Point
-from .fonts import load_font
 from .motion import FrameParams, Occluder
+from .printing import load_font
 from .style import Kit
 
 DEPTH = 0.55  # torso depth relative to its width

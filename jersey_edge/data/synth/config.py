@@ -9,8 +9,8 @@ import operator
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
+from jersey_edge.core.digits import MAX_NUMBER
 from jersey_edge.core.errors import InputError
-from jersey_edge.core.labels import MAX_NUMBER
 
 # Eight different tens digits and eight different ones digits; every digit still appears in
 # both positions in the main pool, as do the reversals (71, 82, 35, 97 ...).

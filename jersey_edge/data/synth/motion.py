@@ -12,8 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .config import SynthConfig
-from .fonts import FONT_FILES
-from .style import KIT_COLOURS, SKIN_TONES, Colour, luma
+from .style import FONT_FILES, KIT_COLOURS, SKIN_TONES, Colour, luma
 
 # Floodlight tints (R, G, B gains): sodium, cool LED, fluorescent green, mixed magenta.
 STADIUM_TINTS: Tuple[Colour, ...] = (

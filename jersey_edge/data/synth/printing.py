@@ -13,8 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .block_digits import BlockStyle, block_masks
-from .fonts import RENDER_SIZE, load_font
-from .style import Colour, Kit, Shadow
+from .style import RENDER_SIZE, Colour, Kit, Shadow, load_font
 
 BASE_RES = 96  # texture pixels per body unit (half the shoulder width)
 TEX_U = 1.25  # texture spans U in [-TEX_U, TEX_U] ...

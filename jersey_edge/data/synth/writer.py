@@ -23,10 +23,10 @@ from jersey_edge.core.errors import DatasetError, InputError
 from jersey_edge.core.fileio import atomic_write_text
 
 from .config import DEFAULT_SEQUENCES, SynthConfig, resolve_labels
-from .fonts import FONT_FILES
-from .plan import HELDOUT, MAIN, TrackSpec, plan_tracks
-from .track import render_track
+from .style import FONT_FILES
+from .track import TrackSpec, plan_tracks, render_track
 
+MAIN, HELDOUT = "main", "heldout"
 GENERATOR = "jersey-edge synth"
 # 3: block numerals, shadows, two tones, distractors, interlace, floodlights, box jitter
 GENERATOR_VERSION = 3

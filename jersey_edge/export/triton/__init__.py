@@ -20,7 +20,7 @@ folder lists engines for the precision). Every config's names, dims and dtypes a
 the ONNX graphs themselves; the repository is built beside `out` and swapped in whole.
 """
 
-from .layout import PAD_MODEL, SEQUENCE_ENSEMBLE, STREAM_ENSEMBLE, WINDOW_MODEL
+from .config import PAD_MODEL, SEQUENCE_ENSEMBLE, STREAM_ENSEMBLE, WINDOW_MODEL
 from .repository import TritonRepository, TritonRepositoryConfig, WrittenModel, write_repository
 
 __all__ = [

@@ -10,7 +10,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ...runtime.artifacts import EMBEDDINGS, MASK
-from .layout import (
+from .config import (
     FRAME_EMBEDDINGS,
     PAD_MODEL,
     WINDOW_IN,
@@ -18,8 +18,8 @@ from .layout import (
     WINDOW_MASK_OUT,
     WINDOW_MODEL,
     WINDOW_OUT,
+    TensorSpec,
 )
-from .tensors import TensorSpec
 
 
 @dataclass(frozen=True)

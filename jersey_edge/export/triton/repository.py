@@ -9,19 +9,10 @@ import onnx
 
 from ...core.errors import ArtifactError, InputError
 from ...core.fileio import atomic_write_bytes, atomic_write_text
-from ...runtime.artifacts import (
-    EMBEDDINGS,
-    FRAMES,
-    MASK,
-    PARTS,
-    Manifest,
-    graphs_for,
-    load_manifest,
-)
-from ...runtime.backends.profiles import DEFAULT_MAX_SEQUENCES
+from ...runtime.artifacts import EMBEDDINGS, FRAMES, MASK, PARTS, graphs_for
+from ...runtime.manifest import DEFAULT_MAX_SEQUENCES, Manifest, load_manifest
 from ..folder import destination, publish, staging_folder
-from .helper_graphs import HelperShape, pad_embeddings_graph, track_window_graph
-from .layout import (
+from .config import (
     CONFIG,
     ENCODER,
     ENSEMBLE_PLATFORM,
@@ -39,9 +30,14 @@ from .layout import (
     WINDOW_MASK_OUT,
     WINDOW_MODEL,
     WINDOW_OUT,
+    Enum,
+    GraphIO,
+    Message,
+    TensorSpec,
+    graph_io,
+    render,
 )
-from .pbtxt import Enum, Message, render
-from .tensors import GraphIO, TensorSpec, graph_io
+from .helper_graphs import HelperShape, pad_embeddings_graph, track_window_graph
 
 
 @dataclass(frozen=True)

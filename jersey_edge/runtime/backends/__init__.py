@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Tuple
 
 from ...core.errors import ArtifactError, BackendUnavailableError, InputError
-from ..artifacts import Manifest
+from ..manifest import Manifest
 from .base import Backend, Session
 from .onnxruntime import OnnxRuntimeOptions
 from .tensorrt import TensorRTOptions

@@ -12,7 +12,8 @@ from typing import Dict, List, NamedTuple, Tuple
 import numpy as np
 
 from ...core.errors import InputError
-from ..artifacts import PARTS, Manifest
+from ..artifacts import PARTS
+from ..manifest import Manifest
 
 Feed = Dict[str, np.ndarray]
 Shape = Tuple[int, ...]  # -1 marks a dynamic dimension

@@ -8,9 +8,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ...core.errors import ArtifactError, BackendUnavailableError
-from ..artifacts import MANIFEST, ORT_TENSORRT_CACHE, Manifest, graphs_for
+from ..artifacts import MANIFEST, ORT_TENSORRT_CACHE, graphs_for
+from ..manifest import DEFAULT_MAX_SEQUENCES, Manifest
 from .base import Backend, Feed, Session, Shape
-from .profiles import DEFAULT_MAX_SEQUENCES, profile_shapes
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
 # for explicitly or by `auto` on a machine that has it.
@@ -60,7 +60,7 @@ def tensorrt_provider_options(manifest: Manifest, part: str, precision: str, *,
     timing cache live in the artifacts folder (ORT_TENSORRT_CACHE/<graph sha256 prefix>);
     the profile is the one `build-engine` uses.
     """
-    shapes = profile_shapes(manifest, part, max_sequences)
+    shapes = manifest.profile_shapes(part, max_sequences)
 
     def spec(which: int) -> str:
         return ",".join(f"{name}:{'x'.join(str(d) for d in ranges[which])}"

@@ -6,14 +6,15 @@ Importing this package loads neither TensorRT nor pycuda; a session or a build d
 
 from dataclasses import dataclass
 
-from ...artifacts import PARTS, Manifest, graphs_for
+from ...artifacts import PARTS, graphs_for
+from ...manifest import Manifest
 from ..base import Backend, Session
 from . import compat
 
 
 @dataclass(frozen=True)
 class TensorRTOptions:
-    device_id: int = 0  # CUDA device the engines run on
+    device_id: int = 0  # CUDA device the engines run on (Recognizer.load's `device`)
 
 
 class TensorRTBackend(Backend):

@@ -1,11 +1,10 @@
 """Build TensorRT engines from an artifacts folder, on the device that will run them.
 
 Engines are specific to a GPU and a TensorRT version, so they are built where they run:
-on a Jetson, `python -m jersey_edge.runtime.backends.tensorrt.build --artifacts artifacts/
---precision int8` needs only this torch-free runtime, the ONNX graphs and manifest.json;
-`jersey-edge build-engine` is the same command line (one parser, `parse_build_args`).
-Supported: TensorRT 8.5 (JetPack 5.1) through 11.x; the version differences live in
-`compat`.
+on a Jetson, `jersey-edge build-engine --artifacts artifacts/ --precision int8` (the CLI
+over `build_engines`) needs only this torch-free runtime, the ONNX graphs and
+manifest.json. Supported: TensorRT 8.5 (JetPack 5.1) through 11.x; the version differences
+live in `compat`, TensorRT's builder calls in `network`.
 
 Every build is a strongly typed network where TensorRT has them (10.0 and newer): the
 graph's tensor types are the precision, so the engine computes what export's parity
@@ -26,42 +25,32 @@ Each engine is built from graph bytes checked against manifest.json, written ato
 and then hashed into it, so the runtime verifies engines exactly like the ONNX graphs. The
 manifest's "engines" section records how (`engine_record`: TensorRT version, GPU, profile,
 typing, workspace), and every build logs the `trtexec` command that builds the same engine
-(`trtexec_command`, from the same plan and profile; `--print-trtexec` prints them only).
+(`trtexec_command`, from the same plan and profile; `trtexec_lines` lists them only).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shlex
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, NoReturn, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from ....core.errors import ArtifactError, InputError, JerseyEdgeError
+from ....core.errors import InputError
 from ....core.fileio import PathLike, atomic_path, remove_stale_temporaries
-from ...artifacts import (
-    CALIBRATION_CACHE,
-    PARTS,
-    PRECISIONS,
-    TIMING_CACHE,
+from ...artifacts import CALIBRATION_CACHE, PARTS, PRECISIONS, TIMING_CACHE, graphs_for, onnx_name
+from ...manifest import (
+    DEFAULT_MAX_SEQUENCES,
     EngineRecord,
     Manifest,
+    ShapeRange,
     add_files,
-    graphs_for,
     load_manifest,
-    onnx_name,
 )
-from ..profiles import DEFAULT_MAX_SEQUENCES, ShapeRange, profile_shapes
-from . import calibration_cache, compat, cuda_driver
-
-if TYPE_CHECKING:
-    import tensorrt as trt
-
-Shape = Tuple[int, ...]
+from . import compat, cuda_driver
+from .network import serialize_engine as _build  # by this name: tests stand in for it
 
 _log = logging.getLogger(__name__)
 
@@ -157,7 +146,7 @@ def build_engines(artifacts: PathLike, *, precision: str,
     manifest = load_manifest(artifacts)
     for stale in remove_stale_temporaries(manifest.root):  # of a build that was killed
         _log.info("removed %s, left by an interrupted write", stale.name)
-    shapes = {part: profile_shapes(manifest, part, options.max_sequences)
+    shapes = {part: manifest.profile_shapes(part, options.max_sequences)
               for part in options.parts}
     _verify_listed(manifest, {graphs_for(precision, "tensorrt").engine(p) for p in options.parts})
     compat.require_tensorrt()
@@ -245,9 +234,27 @@ def trtexec_commands(artifacts: PathLike, precision: str, options: BuildOptions,
     manifest = load_manifest(artifacts)
     return [trtexec_command(plan_engine(part, precision, strongly_typed=strongly_typed,
                                         use_calibration_cache=options.use_calibration_cache),
-                            profile_shapes(manifest, part, options.max_sequences), options,
+                            manifest.profile_shapes(part, options.max_sequences), options,
                             manifest.root)
             for part in options.parts]
+
+
+def trtexec_lines(artifacts: PathLike, precisions: Sequence[str],
+                  options: BuildOptions = BuildOptions()) -> Iterator[str]:
+    """The trtexec line of every engine of `precisions`, in order, typed as this machine's
+    TensorRT builds (where none loads: as 10 and newer, with a warning); builds nothing and
+    needs no TensorRT or GPU."""
+    typed = _strongly_typed_here()
+    for precision in precisions:
+        yield from trtexec_commands(artifacts, precision, options, strongly_typed=typed)
+
+
+def set_build_verbosity(verbose: bool) -> None:
+    """What a build logs: jersey_edge's messages from INFO on (DEBUG with `verbose`);
+    TensorRT's own (the jersey_edge.tensorrt logger) from WARNING on, or INFO with it."""
+    logging.getLogger("jersey_edge").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("jersey_edge.tensorrt").setLevel(
+        logging.INFO if verbose else logging.WARNING)
 
 
 def _strongly_typed_here() -> bool:
@@ -297,194 +304,9 @@ def _build_and_write(
     return target
 
 
-def _build(
-    manifest: Manifest, plan: EnginePlan, shapes: Dict[str, ShapeRange], options: BuildOptions,
-    timing_cache: Optional[Path], sources: Dict[str, bytes],
-) -> bytes:
-    import tensorrt as trt
+if __name__ == "__main__":  # the command line this module had: say where it went, build nothing
+    import sys
 
-    recorder = compat.make_error_recorder()
-    builder = trt.Builder(compat.process_logger())
-    builder.error_recorder = recorder  # its network, config and layers inherit it
-    network = builder.create_network(compat.network_flags(strongly_typed=plan.strongly_typed))
-    # The parser owns the network's weights: it must outlive build_serialized_network.
-    parser = trt.OnnxParser(network, compat.process_logger())
-    graph = manifest.path(plan.graph)
-    if not parser.parse(sources[plan.graph], str(graph)):
-        found = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        raise ArtifactError(f"{graph}: TensorRT cannot parse this graph: {'; '.join(found)}")
-    _check_inputs(network, shapes, graph)
-
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mb << 20)
-    profile = builder.create_optimization_profile()
-    for name, (low, opt, high) in shapes.items():
-        profile.set_shape(name, trt.Dims(list(low)), trt.Dims(list(opt)), trt.Dims(list(high)))
-    if config.add_optimization_profile(profile) < 0:  # -1: the profile is not valid
-        raise ArtifactError(f"{graph}: TensorRT refused the optimisation profile {shapes} "
-                            f"({'; '.join(recorder.messages()[-3:]) or 'no detail'})")
-    if not plan.strongly_typed:
-        compat.set_precision_flags(config, fp16=plan.fp16, int8=plan.int8)
-    # Kept referenced until the build returns: TensorRT calls back into the calibrator.
-    calibrator = None
-    if plan.calibrate:
-        table, coverage = calibration_cache.fill_gaps(sources[CALIBRATION_CACHE],
-                                                      _layers(network))
-        _log.info("%s", coverage.describe())
-        calibrator = compat.attach_calibration_cache(config, profile, table)
-    if timing_cache is not None:
-        _load_timing_cache(config, timing_cache)
-
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        detail = "; ".join(recorder.messages()[-5:]) or "no error reported"
-        raise ArtifactError(f"TensorRT could not build {plan.engine} from {graph}: {detail}")
-    if timing_cache is not None:
-        _save_timing_cache(config, timing_cache)
-    del parser, calibrator  # only now may they go
-    return bytes(memoryview(serialized))
-
-
-def _layers(network: trt.INetworkDefinition) -> List[calibration_cache.Layer]:
-    """The parsed network's layers, in order, as the cache-coverage check reads them."""
-    layers = []
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        inputs = [layer.get_input(j) for j in range(layer.num_inputs)]
-        layers.append(calibration_cache.Layer(
-            kind=str(layer.type).rpartition(".")[2],
-            inputs=tuple(t.name for t in inputs if t is not None),
-            outputs=tuple(layer.get_output(j).name for j in range(layer.num_outputs))))
-    return layers
-
-
-def _check_inputs(network: trt.INetworkDefinition, shapes: Dict[str, ShapeRange], graph: Path
-                  ) -> None:
-    """The graph's inputs must be the profile's, with the manifest's fixed dimensions."""
-    found: Dict[str, Shape] = {}
-    for i in range(network.num_inputs):
-        tensor = network.get_input(i)
-        found[tensor.name] = compat.dims_tuple(tensor.shape)
-    if sorted(found) != sorted(shapes):
-        raise ArtifactError(
-            f"{graph} has inputs {sorted(found)}, expected {sorted(shapes)}: re-export"
-        )
-    for name, (_, _, high) in shapes.items():
-        shape = found[name]
-        if len(shape) != len(high) or any(d not in (-1, h) for d, h in zip(shape, high)):
-            raise ArtifactError(
-                f"{graph}: input {name!r} has shape {shape}, but manifest.json implies "
-                f"{('N',) + high[1:]}: the graph and manifest disagree, re-export"
-            )
-
-
-def _load_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
-    """Reuse tactic timings from earlier builds; a cache from another device starts fresh."""
-    data = path.read_bytes() if path.is_file() else b""
-    cache = config.create_timing_cache(data)
-    if cache is not None and config.set_timing_cache(cache, False):
-        return
-    _log.warning("%s does not match this device or TensorRT version: starting afresh", path)
-    config.set_timing_cache(config.create_timing_cache(b""), False)
-
-
-def _save_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line on stderr and exit code 2, like every other jersey-edge command."""
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    """The one engine-build command line: this module's `main` and `jersey-edge build-engine`."""
-    defaults = BuildOptions()
-    parser = _Parser(
-        prog=prog, description="Build TensorRT engines for an artifacts folder on this device.")
-    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
-                        help="folder written by `jersey-edge export` (default artifacts)")
-    parser.add_argument("--precision", action="append", choices=PRECISIONS,
-                        help="fp32, fp16 and/or int8; repeatable (default fp16)")
-    parser.add_argument("--max-sequences", type=int, default=defaults.max_sequences,
-                        help=f"largest batch of sequences per call (default "
-                             f"{defaults.max_sequences})")
-    parser.add_argument("--workspace-mb", type=int, default=defaults.workspace_mb,
-                        help=f"TensorRT workspace limit in MiB (default {defaults.workspace_mb})")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help="comma-separated parts to build (default encoder,head)")
-    parser.add_argument("--no-timing-cache", action="store_true",
-                        help="neither read nor write artifacts/timing.cache")
-    parser.add_argument("--calibration-cache", action="store_true",
-                        help="int8 encoder from calibration.cache (TensorRT <= 10) "
-                             "instead of the QDQ graph")
-    parser.add_argument("--print-trtexec", action="store_true",
-                        help="print the trtexec command of each engine and build nothing "
-                             "(needs no TensorRT or GPU)")
-    parser.add_argument("--verbose", action="store_true", help="show TensorRT's messages")
-    return parser
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """A parsed command line: where, which precisions, how; print_trtexec: only print the
-    trtexec commands."""
-
-    artifacts: Path
-    precisions: Tuple[str, ...]
-    options: BuildOptions
-    verbose: bool
-    print_trtexec: bool = False
-
-
-def parse_build_args(argv: Sequence[str], prog: str) -> BuildRequest:
-    args = build_parser(prog).parse_args(list(argv))
-    options = BuildOptions(
-        max_sequences=args.max_sequences, workspace_mb=args.workspace_mb,
-        timing_cache=not args.no_timing_cache,
-        parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
-        use_calibration_cache=args.calibration_cache)
-    return BuildRequest(args.artifacts, tuple(args.precision or ["fp16"]), options, args.verbose,
-                        args.print_trtexec)
-
-
-def run_build(request: BuildRequest) -> List[Path]:
-    """Every requested precision, in order; logging set up as the command line asks. With
-    print_trtexec, the trtexec lines on stdout and no engine."""
-    log = logging.getLogger("jersey_edge")
-    if not log.handlers:  # `jersey-edge build-engine` has its own; a second would echo each line
-        logging.basicConfig(format="%(message)s")
-    log.setLevel(logging.DEBUG if request.verbose else logging.INFO)
-    logging.getLogger("jersey_edge.tensorrt").setLevel(
-        logging.INFO if request.verbose else logging.WARNING)
-    if request.print_trtexec:
-        typed = _strongly_typed_here()
-        for precision in request.precisions:
-            for line in trtexec_commands(request.artifacts, precision, request.options,
-                                         strongly_typed=typed):
-                print(line)
-        return []
-    return [path for precision in request.precisions
-            for path in build_engines(request.artifacts, precision=precision,
-                                      options=request.options)]
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`python -m jersey_edge.runtime.backends.tensorrt.build`: argparse only, so it runs
-    on a bare Jetson (no typer needed)."""
-    request = parse_build_args(sys.argv[1:] if argv is None else argv,
-                               "python -m jersey_edge.runtime.backends.tensorrt.build")
-    try:
-        paths = run_build(request)
-    except JerseyEdgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for path in paths:
-        print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    print("error: the engine build's command line is `jersey-edge build-engine` (the same "
+          "options; also `python -m jersey_edge build-engine`)", file=sys.stderr)
+    sys.exit(2)

@@ -1,8 +1,7 @@
 """One serialized engine run through the tensor-name API on a pycuda stream.
 
 Supported: TensorRT 8.5 (JetPack 5.1) through 11.x, with pycuda for memory and streams.
-Engines come from `jersey-edge build-engine` (or `python -m
-jersey_edge.runtime.backends.tensorrt.build`) on the same device and TensorRT version;
+Engines come from `jersey-edge build-engine` on the same device and TensorRT version;
 manifest.json lists their sha256 like every other artifact.
 
 Buffers are allocated once, at the optimisation profile's maximum shapes: pinned host
