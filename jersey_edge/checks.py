@@ -8,6 +8,7 @@ when installed, for their providers and version, and one that does not load says
 """
 
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -28,6 +29,7 @@ DISTRIBUTIONS: Sequence[Tuple[str, Sequence[str]]] = (
     ("onnx", ("onnx",)),
     ("onnxruntime", ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino",
                      "onnxruntime-directml")),
+    ("openvino", ("openvino",)),
     ("TensorRT", ("tensorrt",)),  # asked of the module itself: see `_tensorrt`
     ("pycuda", ("pycuda",)),
     ("PyAV", ("av",)),
@@ -129,6 +131,8 @@ def _library(name: str, distributions: Sequence[str]) -> Library:
         detail = dist if dist != distributions[0] else ""
         if name == "onnxruntime":
             detail = ", ".join(filter(None, [detail, _onnxruntime_providers()]))
+        if name == "openvino":
+            detail = _openvino_cpu()
         return Library(name, version, detail)
     return Library(name, None)
 
@@ -140,6 +144,23 @@ def _onnxruntime_providers() -> str:
         return "providers: " + ", ".join(onnxruntime.get_available_providers())
     except Exception as exc:  # a broken install is what this report is for
         return f"does not load: {_one_line(exc)}"
+
+
+def _openvino_cpu() -> str:
+    """The CPU plugin's capabilities (BF16 there: bf16 inference runs natively), asked in a
+    child process: OpenVINO's thread pool does not survive fork, so it stays out of the
+    process that asks (the test suite's, a training script's)."""
+    script = ("from jersey_edge.runtime.backends.openvino import cpu_capabilities; "
+              "print(', '.join(cpu_capabilities()))")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"does not load: {_one_line(exc)}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["exit status " + str(done.returncode)])[-1]
+        return f"does not load: {' '.join(last.split())}"
+    return "CPU plugin: " + done.stdout.strip()
 
 
 def _tensorrt() -> Library:

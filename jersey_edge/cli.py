@@ -42,7 +42,9 @@ Artifacts = Annotated[Path, typer.Option("--artifacts", help="Export folder.")]
 # The choices of each choice option, as --help lists them and parsing checks them (the
 # commands receive the plain strings); tests/test_cli_choices.py holds each to the library's
 # own list, which the CLI does not import: --help stays fast.
-BackendName = Literal["auto", "tensorrt", "onnxruntime"]
+BackendName = Literal["auto", "tensorrt", "onnxruntime", "openvino"]
+InferencePrecisionName = Literal["f32", "bf16"]
+TritonDevice = Literal["auto", "cpu", "gpu"]
 PrecisionName = Literal["fp32", "fp16", "int8"]
 SplitName = Literal["train", "val", "test", "all"]
 CalibMethod = Literal["percentile", "minmax", "entropy"]
@@ -55,7 +57,11 @@ class EnginePrecision(str, Enum):  # PrecisionName for a repeatable option: type
 
 
 Backend = Annotated[BackendName, typer.Option(
-    "--backend", help="auto: TensorRT engines where built, else ONNX Runtime.")]
+    "--backend", help="auto: TensorRT engines where built, else ONNX Runtime or OpenVINO, "
+    "whichever is faster at the precision.")]
+InferencePrecision = Annotated[InferencePrecisionName, typer.Option(
+    "--inference-precision", help="OpenVINO's arithmetic: bf16 on CPUs with native BF16 "
+    "(with --backend openvino).")]
 Precision = Annotated[PrecisionName, typer.Option("--precision", help="Graphs to run.")]
 Threads = Annotated[int, typer.Option("--threads", help="Intra-op threads (0 = default).")]
 
@@ -226,9 +232,11 @@ def bench(
     batch: Annotated[str, typer.Option(
         "--batch", help="Sequences per call, e.g. 1,4,8,16.")] = "1,4,8,16",
     backends: Annotated[Optional[str], typer.Option(
-        "--backends", help="Comma list of tensorrt, onnxruntime; default: all available.")] = None,
+        "--backends", help="Comma list of tensorrt, onnxruntime, openvino; default: all "
+        "available.")] = None,
     precisions: Annotated[Optional[str], typer.Option(
-        "--precisions", help="Comma list of fp32, fp16, int8; default: all exported.")] = None,
+        "--precisions", help="Comma list of fp32, fp16, int8; default: all exported. Add "
+        "bf16 for OpenVINO's FP32 graphs in bf16 (CPUs with native BF16).")] = None,
     frames: Annotated[Optional[int], typer.Option(
         "--frames", help="Frames per sequence (default: the model's max_frames).")] = None,
     warmup: Annotated[float, typer.Option("--warmup", help="Warm-up seconds per row.")] = 1.0,
@@ -271,12 +279,16 @@ def triton(
         "--max-batch", help="Sequences per head batch; the encoder batches max-batch x "
         "max_frames frames (engines: build with --max-sequences >= it).")] = 16,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
+    device: Annotated[TritonDevice, typer.Option(
+        "--device", help="Where the models run: auto (a GPU where the server has one), cpu "
+        "(the CPU graphs; Triton's CPU container) or gpu.")] = "auto",
 ) -> None:
     """Write a Triton Inference Server model repository (encoder, head, ensembles)."""
     from .export.triton import TritonRepositoryConfig, write_repository
 
     repository = write_repository(TritonRepositoryConfig(
-        artifacts=artifacts, out=out, precision=precision, max_sequences=max_batch, force=force))
+        artifacts=artifacts, out=out, precision=precision, max_sequences=max_batch, force=force,
+        device=device))
     for model in repository.models:
         typer.echo(f"{model.name}\t{model.platform}\t{model.source or 'written by jersey-edge'}")
     typer.echo(f"wrote {len(repository.models)} models ({repository.precision}) to "
@@ -310,6 +322,7 @@ def track(
     backend: Backend = "auto",
     precision: Precision = "fp32",
     threads: Threads = 0,
+    inference_precision: InferencePrecision = "f32",
     out: Annotated[Path, typer.Option(
         "--out", help="Per-track results (JSON).")] = Path("tracks.json"),
     annotate: Annotated[Optional[Path], typer.Option(
@@ -327,7 +340,8 @@ def track(
     expected = check_track_files(video, boxes, out, annotate=annotate, truth=truth,
                                  artifacts=artifacts)
     with cli_support.sigterm_as_interrupt(), Recognizer.load(
-            artifacts, backend, precision, threads=threads, warmup=True) as rec:
+            artifacts, backend, precision, threads=threads, warmup=True,
+            inference_precision=inference_precision) as rec:
         run = track_to_file(rec, video, boxes, out, annotate=annotate, truth=expected,
                             window=window)
     for line in summary_lines(run, out, annotate):
@@ -342,6 +356,7 @@ def predict(
     backend: Backend = "auto",
     precision: Precision = "fp32",
     threads: Threads = 0,
+    inference_precision: InferencePrecision = "f32",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Read the jersey number of each sequence folder with the exported model.
@@ -352,7 +367,8 @@ def predict(
     from .runtime.folders import predict_folders
 
     failed = 0
-    with Recognizer.load(artifacts, backend, precision, threads=threads) as rec:
+    with Recognizer.load(artifacts, backend, precision, threads=threads,
+                         inference_precision=inference_precision) as rec:
         for result in predict_folders(rec, sequence_dirs, as_json=as_json):
             if result.error is None:
                 typer.echo(result.line(as_json))

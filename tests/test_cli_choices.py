@@ -14,9 +14,11 @@ from jersey_edge.core.errors import InputError
 from jersey_edge.data.splits import SPLIT_NAMES
 from jersey_edge.export.int8.calibration import CALIB_METHODS
 from jersey_edge.export.pipeline import ExportOptions
+from jersey_edge.export.triton.config import DEVICES
 from jersey_edge.runtime import Recognizer
 from jersey_edge.runtime.artifacts import PRECISIONS
 from jersey_edge.runtime.backends import BACKENDS
+from jersey_edge.runtime.backends.openvino import INFERENCE_PRECISIONS
 from jersey_edge.train.config import PRESETS
 from jersey_edge.train.evaluate import ALL
 from tests.test_bad_inputs import assert_one_line_error, cli
@@ -30,6 +32,8 @@ WIDE = {"COLUMNS": "240", "TERMINAL_WIDTH": "240"}  # no wrapping inside the opt
     (cli_train.PresetName, tuple(PRESETS)),
     (cli_mod.SplitName, (*SPLIT_NAMES, ALL)),
     (cli_mod.CalibMethod, CALIB_METHODS),
+    (cli_mod.InferencePrecisionName, INFERENCE_PRECISIONS),
+    (cli_mod.TritonDevice, DEVICES),
 ])
 def test_choices_are_the_librarys(choice, library):
     assert sorted(get_args(choice)) == sorted(library)
@@ -63,8 +67,8 @@ def listed(text: str, values) -> bool:
 
 @pytest.mark.parametrize(("command", "choices"), [
     ("export", [cli_mod.CalibMethod]),
-    ("predict", [cli_mod.BackendName, cli_mod.PrecisionName]),
-    ("track", [cli_mod.BackendName, cli_mod.PrecisionName]),
+    ("predict", [cli_mod.BackendName, cli_mod.PrecisionName, cli_mod.InferencePrecisionName]),
+    ("track", [cli_mod.BackendName, cli_mod.PrecisionName, cli_mod.InferencePrecisionName]),
     ("evaluate", [cli_mod.SplitName]),
     ("train", [cli_train.PresetName, cli_train.DeviceName]),
     ("build-engine", [cli_mod.PrecisionName]),
@@ -87,7 +91,7 @@ def test_shell_completion_is_offered():
 
 @pytest.mark.parametrize("args", [
     ("predict", "folder", "--precision", "fp64"),
-    ("predict", "folder", "--backend", "openvino"),
+    ("predict", "folder", "--backend", "coreml"),
     ("track", "clip.mp4", "--boxes", "t.txt", "--precision", "int4"),
     ("evaluate", "--split", "dev"),
     ("export", "--calib-method", "kl"),

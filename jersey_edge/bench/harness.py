@@ -31,6 +31,7 @@ from .inputs import SequenceSet, from_golden, from_records
 from .macs import count_macs
 from .report import BenchReport, Ratio, Row, best_runtime, compute_ratios, engine_records, noisy
 from .runners import (
+    BF16,
     Reference,
     Runner,
     RuntimeRunner,
@@ -181,7 +182,7 @@ def check_options(*, batches: Sequence[int], frames: int, max_frames: int, warmu
                   precisions: Optional[Sequence[str]] = None) -> List[int]:
     """Validated batch sizes; InputError for anything a run could not honour."""
     check_names("backends", backends, BACKENDS)
-    check_names("precisions", precisions, PRECISIONS)
+    check_names("precisions", precisions, (*PRECISIONS, BF16))
     batches = parse_batches(",".join(str(b) for b in batches)) if batches else []
     if not batches:
         raise InputError("give at least one batch size, e.g. 1,4,8,16")

@@ -201,6 +201,13 @@ def compute_ratios(rows: Iterable[Row], *, streaming: Optional["StreamingResult"
         found[f"ort_int8_vs_fp32_encoder_b{batch}"] = _speedup(
             ort.get("int8"), ort.get("fp32"), "ONNX Runtime INT8 vs FP32 encoder",
             stage=lambda r: r.encoder_ms, rounds=_round_encoder)
+        openvino = {r.precision: r for r in at if r.backend == "openvino"}
+        found[f"openvino_int8_vs_ort_fp32_b{batch}"] = _speedup(
+            openvino.get("int8"), ort.get("fp32"), "OpenVINO INT8 vs ONNX Runtime FP32 (p50)")
+        found[f"openvino_int8_vs_torchscript_b{batch}"] = _speedup(
+            openvino.get("int8"), script, "OpenVINO INT8 vs best TorchScript (p50)")
+        found[f"openvino_bf16_vs_ort_fp32_b{batch}"] = _speedup(
+            openvino.get("bf16"), ort.get("fp32"), "OpenVINO bf16 vs ONNX Runtime FP32 (p50)")
     if streaming is not None:
         found["streaming_update_vs_full_window"] = streaming.speedup
     if decode_path is not None:

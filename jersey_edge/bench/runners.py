@@ -28,6 +28,8 @@ from ..runtime.manifest import Manifest
 from .inputs import SequenceSet
 
 CPU_PROVIDER = "CPUExecutionProvider"
+# A row, not a graph precision: OpenVINO's FP32 graphs in bf16 arithmetic (asked for by name).
+BF16 = "bf16"
 
 
 class Runner(TwoStage, Protocol):
@@ -49,14 +51,15 @@ class Runner(TwoStage, Protocol):
 
 
 class RuntimeRunner:
-    """The deployed path: a `Recognizer` (ONNX Runtime or TensorRT) at one precision."""
+    """The deployed path: a `Recognizer` (ONNX Runtime, OpenVINO or TensorRT) at one
+    precision. `precision` names the row: "bf16" for OpenVINO's FP32 graphs run in bf16."""
 
     is_reference = False
 
-    def __init__(self, recognizer: Recognizer) -> None:
+    def __init__(self, recognizer: Recognizer, precision: Optional[str] = None) -> None:
         self.recognizer = recognizer
         self.backend = recognizer.backend
-        self.precision = recognizer.precision
+        self.precision = precision or recognizer.precision
         self.device = recognizer.device
 
     def encode(self, frames: np.ndarray) -> np.ndarray:
@@ -187,6 +190,10 @@ def open_runtime_runners(artifacts: Path, *, backends: Optional[Sequence[str]],
     opened = Opened()
     for backend in backends or BACKENDS:
         for precision in precisions or available:
+            if precision == BF16:
+                if backend == "openvino":
+                    _open_bf16(artifacts, threads, opened)
+                continue
             try:
                 recognizer = Recognizer.load(artifacts, backend, precision, threads=threads)
             except (BackendUnavailableError, ImportError) as exc:
@@ -202,6 +209,23 @@ def open_runtime_runners(artifacts: Path, *, backends: Optional[Sequence[str]],
                                     "its row is for parity, not speed")
             opened.runners.append(runner)
     return opened
+
+
+def _open_bf16(artifacts: Path, threads: int, opened: Opened) -> None:
+    """The row asked for as precision "bf16": OpenVINO's FP32 graphs in bf16 arithmetic,
+    where the CPU has native BF16 (elsewhere it would be emulated: a note says so)."""
+    from ..runtime.backends.openvino import cpu_capabilities, is_available
+
+    if not is_available() or "BF16" not in cpu_capabilities():
+        opened.note("openvino bf16 skipped: needs openvino and a CPU with native BF16")
+        return
+    try:
+        recognizer = Recognizer.load(artifacts, "openvino", "fp32", threads=threads,
+                                     inference_precision="bf16")
+    except JerseyEdgeError as exc:
+        opened.note(f"openvino bf16 skipped: {exc}")
+        return
+    opened.runners.append(RuntimeRunner(recognizer, precision=BF16))
 
 
 def open_torch_runners(model: Any, *, example: Tuple[np.ndarray, np.ndarray],

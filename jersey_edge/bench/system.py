@@ -19,8 +19,8 @@ import numpy as np
 
 from ..checks import installed_versions
 
-PACKAGES = ("jersey-edge", "numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "onnx", "torch",
-            "tensorrt", "pycuda")
+PACKAGES = ("jersey-edge", "numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "openvino",
+            "onnx", "torch", "tensorrt", "pycuda")
 
 
 def cpu_model() -> str:

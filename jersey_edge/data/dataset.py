@@ -5,6 +5,7 @@ In training every random choice (frame drop, augmentation, shuffling) is a funct
 """
 
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar
@@ -286,7 +287,16 @@ def make_loader(dataset: SequenceDataset, *, batch_size: int, shuffle: bool, wor
     """Workers are not persistent on purpose: each epoch they start from the dataset's
     current state, so set_epoch() reaches them."""
     return DataLoader(dataset, batch_size=batch_size, num_workers=workers,
-                      sampler=EpochShuffle(dataset, seed) if shuffle else None)
+                      sampler=EpochShuffle(dataset, seed) if shuffle else None,
+                      multiprocessing_context=worker_context(workers))
+
+
+def worker_context(workers: int) -> Optional[str]:
+    """How DataLoader workers start: forked (None: torch's default), except in a process
+    where OpenVINO has run, where they start from a fresh forkserver: OpenVINO's thread
+    pool (TBB) does not survive fork, and forked workers crashed with a segmentation fault
+    (OpenVINO inference, a bench say, then training or evaluation in one process)."""
+    return "forkserver" if workers > 0 and "openvino" in sys.modules else None
 
 
 def to_input(canvas: Image.Image, cfg: PreprocessConfig) -> torch.Tensor:

@@ -3,7 +3,7 @@ graphs serve each precision on each target. What the folder holds is `manifest.M
 """
 
 from dataclasses import dataclass
-from typing import FrozenSet
+from typing import FrozenSet, List
 
 from ..core.errors import ArtifactError
 
@@ -52,7 +52,7 @@ def polygraphy_outputs_name(part: str) -> str:
     return f"{part}.golden_outputs.json"
 
 
-TARGETS = ("cpu", "tensorrt", "tensorrt-typed")
+TARGETS = ("cpu", "tensorrt", "tensorrt-typed", "openvino")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Serving:
     target "tensorrt" is any TensorRT-compiled path whose precision builder flags pick
     (engines on TensorRT 8.x, ORT's TensorRT/CUDA providers); "tensorrt-typed" is an engine
     built as a strongly typed network (TensorRT >= 10), where the graph's own tensor types
-    are the precision; "cpu" is ONNX Runtime's CPU provider.
+    are the precision; "cpu" is ONNX Runtime's CPU provider; "openvino" OpenVINO's CPU plugin.
     """
 
     precision: str
@@ -77,6 +77,16 @@ class Serving:
             return self.precision
         return f"int8 {self.target.replace('-', ' ')}"
 
+    def builder_flags(self, part: str) -> List[str]:
+        """The precision flags a weakly typed TensorRT build of `part` sets ("fp16", "int8"),
+        for engines and ONNX Runtime's TensorRT provider alike. INT8 gets FP16 too, so the
+        nodes export left in float and everything outside Q/DQ pairs run FP16; the head of
+        an INT8 pair is FP16. None for a strongly typed build or a CPU target."""
+        if self.target != "tensorrt":
+            return []
+        flags = ["fp16"] if self.precision in ("fp16", "int8") else []
+        return flags + (["int8"] if self.precision == "int8" and part == "encoder" else [])
+
     def graph(self, part: str) -> str:
         return self.encoder if part == "encoder" else self.head
 
@@ -89,8 +99,10 @@ def graphs_for(precision: str, target: str) -> Serving:
 
     INT8 has three encoder graphs from one calibration: symmetric S8 QDQ for TensorRT, the
     same with FP16 between its Q/DQ pairs (opset 19) for strongly typed TensorRT builds, and
-    U8-activation QDQ for ONNX Runtime's x86 VNNI kernels. The GRU head is never quantized:
-    it runs FP16 under TensorRT and FP32 on CPU (where FP16 is emulated and slow).
+    U8-activation QDQ for ONNX Runtime's x86 VNNI kernels. OpenVINO runs the symmetric S8
+    encoder (faster there than the U8 one, and closer to FP32: docs/speed.md). The GRU head
+    is never quantized: it runs FP16 under TensorRT and FP32 on CPUs (where FP16 is emulated
+    and slow).
     """
     if precision not in PRECISIONS:
         raise ArtifactError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -99,9 +111,10 @@ def graphs_for(precision: str, target: str) -> Serving:
     if precision != "int8":
         return Serving(precision, target, onnx_name("encoder", precision),
                        onnx_name("head", precision))
-    suffix = {"cpu": "cpu", "tensorrt": "", "tensorrt-typed": "typed"}[target]
+    suffix = {"cpu": "cpu", "tensorrt": "", "tensorrt-typed": "typed", "openvino": ""}[target]
+    head = "fp32" if target in ("cpu", "openvino") else "fp16"
     return Serving(precision, target, onnx_name("encoder", "int8", suffix),
-                   onnx_name("head", "fp32" if target == "cpu" else "fp16"))
+                   onnx_name("head", head))
 
 
 def _layout_names() -> FrozenSet[str]:

@@ -21,7 +21,13 @@ from ..core.preprocess import (
 )
 from ..core.two_stage import Outputs, run_two_stage
 from .artifacts import ATTENTION, EMBEDDINGS, FRAMES, MASK, ONES, TENS
-from .backends import BackendOptions, OnnxRuntimeOptions, TensorRTOptions, open_sessions
+from .backends import (
+    BackendOptions,
+    OnnxRuntimeOptions,
+    OpenVinoOptions,
+    TensorRTOptions,
+    open_sessions,
+)
 from .backends.base import Session
 from .manifest import Manifest, load_manifest
 from .prediction import Prediction, require_finite, to_prediction
@@ -67,15 +73,19 @@ class Recognizer:
     def load(cls, artifacts: Union[str, Path], backend: str = "auto", precision: str = "fp32",
              *, threads: int = 0, providers: Optional[Sequence[str]] = None,
              channel_order: str = "rgb", abstain_threshold: Optional[float] = None,
-             warmup: bool = False, device: int = 0) -> "Recognizer":
+             warmup: bool = False, device: int = 0,
+             inference_precision: str = "f32") -> "Recognizer":
         """Read and verify manifest.json, then open both graphs on the chosen backend.
 
-        backend: "auto" (TensorRT engines > ONNX Runtime with its best provider),
-        "tensorrt" or "onnxruntime". threads: intra-op threads (0 = library default).
+        backend: "auto" (TensorRT engines, ONNX Runtime on a GPU, then the faster CPU backend
+        for the precision: `backends.auto_order`), "tensorrt", "onnxruntime" or "openvino".
+        threads: the encoder's threads (0 = library default).
         channel_order, abstain_threshold: see the class. warmup: run `warm_up` before
         returning, so the first real frame is not the slow one. device: the CUDA device
         index (0: the first GPU CUDA_VISIBLE_DEVICES leaves) that the TensorRT engines and
         ONNX Runtime's CUDA and TensorRT providers run on; the CPU ignores it.
+        inference_precision: OpenVINO's arithmetic for the encoder, "f32" (default) or
+        "bf16" (CPUs with native BF16 only; with backend="openvino").
         """
         manifest = load_manifest(artifacts)
         # Checked before the (slow) graphs open, so a typo costs nothing.
@@ -83,10 +93,14 @@ class Recognizer:
         device = _device_index(device)
         threshold = resolve_abstain_threshold(manifest, abstain_threshold)
         _warn_if_degraded(manifest, precision)
+        if inference_precision != "f32" and backend != "openvino":
+            raise InputError(f"inference precision {inference_precision!r} is an OpenVINO "
+                             "option: load with backend=\"openvino\"")
         options = BackendOptions(
             onnxruntime=OnnxRuntimeOptions(threads=threads, device_id=device,
                                            providers=tuple(providers) if providers else None),
-            tensorrt=TensorRTOptions(device_id=device))
+            tensorrt=TensorRTOptions(device_id=device),
+            openvino=OpenVinoOptions(threads=threads, inference_precision=inference_precision))
         chosen, encoder, head = open_sessions(backend, manifest, precision, options)
         recognizer = cls(manifest, encoder, head, backend=chosen.name, precision=precision,
                          channel_order=channel_order, abstain_threshold=threshold)

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from ..core.errors import InputError
 from ..core.preprocess import PreprocessConfig
-from ..data.dataset import AugmentConfig, SequenceDataset, make_loader
+from ..data.dataset import AugmentConfig, SequenceDataset, make_loader, worker_context
 from ..data.discovery import discover
 from ..data.online import OnlineSynthDataset, folder_synth_config
 from ..data.splits import Splits, load_splits, training_splits
@@ -108,4 +108,5 @@ def _train_loader(dataset: Any, batch: int, workers: int, seed: int,
     rank's share. Workers are not persistent, so set_epoch() reaches them."""
     sampler = ShardedEpochShuffle(dataset, seed=seed, rank=dist_ctx.rank,
                                   world_size=dist_ctx.world_size)
-    return DataLoader(dataset, batch_size=batch, num_workers=workers, sampler=sampler)
+    return DataLoader(dataset, batch_size=batch, num_workers=workers, sampler=sampler,
+                      multiprocessing_context=worker_context(workers))

@@ -13,14 +13,20 @@ a process trains on changes every epoch. Validation shares are fixed: each cache
 """
 
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..data.dataset import SequenceDataset, frame_mask, item_targets, pad_frames
+from ..data.dataset import (
+    SequenceDataset,
+    frame_mask,
+    item_targets,
+    pad_frames,
+    worker_context,
+)
 from ..model.net import JerseyNet
 from .inference import autocast
 
@@ -62,8 +68,8 @@ def build_trunk_cache(model: JerseyNet, source: SequenceDataset, *, device: torc
                       progress: bool = True) -> TrunkCache:
     """Run the trunk over every frame `source` can draw (see _AllFrames); `bf16` allows
     bf16 autocast where the device runs it natively (the cache holds fp16 anyway)."""
-    loader = DataLoader(_AllFrames(source), batch_size=_CACHE_BATCH,
-                        num_workers=workers, collate_fn=lambda items: items)
+    loader = DataLoader(_AllFrames(source), batch_size=_CACHE_BATCH, num_workers=workers,
+                        collate_fn=_as_list, multiprocessing_context=worker_context(workers))
     chunks: List[torch.Tensor] = []
     rows: Dict[object, int] = {}
     model.encoder.eval()
@@ -104,3 +110,9 @@ class CachedSequenceDataset(Dataset):
         return {"features": pad_frames(self.cache.features[rows].float(), max_frames),
                 "mask": frame_mask(len(rows), max_frames),
                 **item_targets(record, index, cached, max_frames)}
+
+
+def _as_list(items: List[Any]) -> List[Any]:
+    """The batch as drawn (a module function: workers started by a forkserver pickle it)."""
+    return items
+

@@ -5,7 +5,10 @@ every measurement exists and is ordered as statistics must be. Option checks fai
 line that says what to type instead.
 """
 
+import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -16,12 +19,16 @@ from jersey_edge.runtime.backends.tensorrt.compat import runtime_available as te
 
 TORCH_ROWS = ["pytorch fp32", "torchscript fp32"]
 ORT_ROWS = ["onnxruntime fp32", "onnxruntime fp16", "onnxruntime int8"]
+OPENVINO = importlib.util.find_spec("openvino") is not None
 
 
 @pytest.fixture(scope="module")
 def full(artifacts, fast_options):
-    """Every backend and precision, PyTorch reference, parity on the checkpoint's test split."""
-    return run_bench(artifacts, **fast_options)
+    """Every backend but OpenVINO and every precision, PyTorch reference, parity on the
+    checkpoint's test split. OpenVINO's rows run in a child process
+    (test_openvino_rows_and_the_bf16_row_asked_for): with OpenVINO loaded, a later fork
+    (the sgemm probe's child, DataLoader workers) crashed this one."""
+    return run_bench(artifacts, **fast_options, backends=["tensorrt", "onnxruntime"])
 
 
 def test_rows_cover_every_config_and_batch(full):
@@ -49,7 +56,8 @@ def test_parity_on_the_test_split_against_pytorch(full):
 
 
 def test_streaming_ratios_and_header(full):
-    assert full.streaming["window"] == 4 and full.streaming["config"].startswith("onnxruntime")
+    assert full.streaming["window"] == 4
+    assert full.streaming["config"].startswith(("onnxruntime", "openvino"))
     assert full.streaming["speedup"] > 0 and len(full.streaming["round_speedups"]) == 5
     decode = full.decode_path
     assert decode["batch"] == 2 and decode["frames"] == 4
@@ -146,3 +154,40 @@ def test_check_options(change, message):
     assert check_options(**GOOD) == [1, 2]
     with pytest.raises(InputError, match=message):
         check_options(**{**GOOD, **change})
+
+
+@pytest.mark.skipif(not OPENVINO, reason="openvino is not installed")
+def test_openvino_rows_and_the_bf16_row_asked_for(artifacts):
+    """OpenVINO's rows at every exported precision, timed beside ONNX Runtime's, and
+    `--precisions ...,bf16`: its FP32 graphs in bf16 where the CPU has native BF16 (a note
+    elsewhere). In a child process: see the `full` fixture."""
+    script = (
+        "import json; from jersey_edge.bench import run_bench; "
+        f"r = run_bench({str(artifacts)!r}, backends=['onnxruntime', 'openvino'], "
+        "precisions=['fp32', 'fp16', 'int8', 'bf16'], batches=(1, 2), frames=4, "
+        "warmup_s=0.05, duration_s=0.1, progress=False, torch_reference=False); "
+        "print(json.dumps([[[row.config, row.device, row.agreement] for row in r.rows], "
+        "sorted(r.ratios), r.notes]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows, ratios, notes = json.loads(done.stdout.strip().splitlines()[-1])
+    bf16 = ["openvino bf16"] if native_bf16() else []
+    configs = list(dict.fromkeys(config for config, _, _ in rows))
+    assert [c for c in configs if c.startswith("openvino")] == [
+        "openvino fp32", "openvino fp16", "openvino int8", *bf16]
+    assert all(agreement is not None for _, _, agreement in rows)
+    assert {device for config, device, _ in rows if config == "openvino int8"} == {"CPU f32"}
+    assert {"openvino_int8_vs_ort_fp32_b1", "openvino_int8_vs_ort_fp32_b2"} <= set(ratios)
+    if bf16:
+        assert {device for config, device, _ in rows if config == "openvino bf16"} == {
+            "CPU bf16"}
+    else:
+        assert any("bf16 skipped" in note for note in notes)
+
+
+def native_bf16() -> bool:
+    from jersey_edge.runtime.backends.openvino import cpu_capabilities
+
+    return "BF16" in cpu_capabilities()
+

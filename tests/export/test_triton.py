@@ -4,7 +4,7 @@ the ensembles are run step by step with ONNX Runtime exactly as their configs wi
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -25,7 +25,6 @@ from jersey_edge.export.triton import (
     TritonRepositoryConfig,
     write_repository,
 )
-from jersey_edge.runtime import Recognizer
 from jersey_edge.runtime.artifacts import (
     EMBEDDINGS,
     FRAMES,
@@ -215,48 +214,69 @@ class Emulator:
         return outputs
 
 
-@pytest.fixture(scope="module")
-def recognizer(exported):
-    with Recognizer.load(exported.out, backend="onnxruntime", precision="fp32",
-                         threads=1) as rec:
-        yield rec
+Infer = Callable[..., Dict[str, np.ndarray]]  # (model, pixels, sequence_id, start) -> outputs
 
 
-def test_sequence_ensemble_reads_as_the_recognizer_does(repositories, recognizer,
-                                                        exported) -> None:
-    emulator = Emulator(repositories["fp32"])
+def assert_sequence_ensemble_reads_as_the_recognizer(infer: Infer, recognizer, exported,
+                                                     atol: float) -> None:
+    """`ensemble` on sequences of 1, T-1 and T frames reads what `Recognizer` reads."""
     cfg = exported.preprocess
     rng = np.random.default_rng(0)
     for frames in (1, exported.max_frames - 1, exported.max_frames):
         pixels = rng.normal(size=(frames, 3, cfg.height, cfg.width)).astype(np.float32)
-        got = emulator.infer(SEQUENCE_ENSEMBLE, {FRAMES: pixels})
+        got = infer(SEQUENCE_ENSEMBLE, pixels)
         want = recognizer.predict_preprocessed([pixels])[0]
         read = to_prediction(got["tens_logits"][0], got["ones_logits"][0],
                              got["attention"][0], frames)
-        np.testing.assert_allclose(read.tens_probs, want.tens_probs, atol=1e-5)
-        np.testing.assert_allclose(read.ones_probs, want.ones_probs, atol=1e-5)
-        np.testing.assert_allclose(read.attention, want.attention, atol=1e-5)
+        np.testing.assert_allclose(read.tens_probs, want.tens_probs, atol=atol)
+        np.testing.assert_allclose(read.ones_probs, want.ones_probs, atol=atol)
+        np.testing.assert_allclose(read.attention, want.attention, atol=atol)
 
 
-def test_track_stream_ensemble_answers_as_track_stream(repositories, recognizer,
-                                                       exported) -> None:
-    emulator = Emulator(repositories["fp32"])
+def assert_track_stream_answers_as_track_stream(infer: Infer, recognizer, exported,
+                                                atol: float) -> None:
+    """`track_stream`, one crop per request and the track id as the sequence id, answers
+    what `TrackStream` answers."""
     stream = recognizer.stream()
     rng = np.random.default_rng(1)
     # track 7 runs past a full window; track 9 joins later, so windows of different fill
     schedule = [[7], [7], [7, 9], [7, 9], [7], [7, 9], [9]]
+    seen_tracks: set = set()
     for tracks in schedule:
         crops = {t: rng.integers(0, 255, (48, 24, 3), dtype=np.uint8) for t in tracks}
         want = stream.update_many(crops)
         for track, crop in crops.items():
             pixels = preprocess_frames([crop], exported.preprocess)
-            got = emulator.infer(STREAM_ENSEMBLE, {FRAMES: pixels}, sequence_id=track)
+            got = infer(STREAM_ENSEMBLE, pixels, track, track not in seen_tracks)
+            seen_tracks.add(track)
             seen = int(got[MASK][0].sum())
             read = to_prediction(got["tens_logits"][0], got["ones_logits"][0],
                                  got["attention"][0], seen)
             assert seen == len(want[track].attention)
-            np.testing.assert_allclose(read.tens_probs, want[track].tens_probs, atol=1e-5)
-            np.testing.assert_allclose(read.ones_probs, want[track].ones_probs, atol=1e-5)
+            np.testing.assert_allclose(read.tens_probs, want[track].tens_probs, atol=atol)
+            np.testing.assert_allclose(read.ones_probs, want[track].ones_probs, atol=atol)
+
+
+def emulated(repo: Path) -> Infer:
+    emulator = Emulator(repo)
+
+    def infer(model: str, pixels: np.ndarray, sequence_id: Optional[int] = None,
+              start: bool = False) -> Dict[str, np.ndarray]:
+        return emulator.infer(model, {FRAMES: pixels}, sequence_id=sequence_id)
+
+    return infer
+
+
+def test_sequence_ensemble_reads_as_the_recognizer_does(repositories, recognizer,
+                                                        exported) -> None:
+    assert_sequence_ensemble_reads_as_the_recognizer(emulated(repositories["fp32"]), recognizer,
+                                                     exported, atol=1e-5)
+
+
+def test_track_stream_ensemble_answers_as_track_stream(repositories, recognizer,
+                                                       exported) -> None:
+    assert_track_stream_answers_as_track_stream(emulated(repositories["fp32"]), recognizer,
+                                                exported, atol=1e-5)
 
 
 def session(repo: Path, model: str) -> ort.InferenceSession:
@@ -334,6 +354,33 @@ def test_listed_engines_are_served_as_tensorrt_plans(exported, repositories, tmp
         assert configs[part].output == onnx_configs[part].output
 
 
+@pytest.mark.parametrize("device,kind", [("auto", mc.ModelInstanceGroup.KIND_AUTO),
+                                         ("cpu", mc.ModelInstanceGroup.KIND_CPU),
+                                         ("gpu", mc.ModelInstanceGroup.KIND_GPU)])
+def test_every_model_runs_where_device_says(exported, tmp_path, device, kind) -> None:
+    write_repository(TritonRepositoryConfig(artifacts=exported.out, out=tmp_path / device,
+                                            precision="int8", device=device))
+    configs = parse_configs(tmp_path / device)
+    for name in (*PARTS, PAD_MODEL, WINDOW_MODEL):
+        assert [(g.kind, g.count) for g in configs[name].instance_group] == [(kind, 1)], name
+
+
+def test_a_cpu_server_runs_the_cpu_graphs_and_no_plans(exported, tmp_path) -> None:
+    """int8 on a CPU-only server: the U8 CPU encoder and the FP32 head, as the runtime's
+    ONNX Runtime CPU path runs them; an engine listed in the folder is not served."""
+    cpu, gpu = graphs_for("int8", "cpu"), graphs_for("int8", "tensorrt")
+    engines = {engine_name(part, "int8"): f"{part} engine".encode() for part in PARTS}
+    folder = partial_export(exported, tmp_path / "engines",
+                            sorted({cpu.encoder, cpu.head, gpu.encoder, gpu.head}), engines)
+    write_repository(TritonRepositoryConfig(artifacts=folder, out=tmp_path / "r",
+                                            precision="int8", device="cpu"))
+    configs = parse_configs(tmp_path / "r")
+    for part in PARTS:
+        assert configs[part].platform == "onnxruntime_onnx"
+        served = (tmp_path / "r" / part / "1" / "model.onnx").read_bytes()
+        assert served == (exported.out / cpu.graph(part)).read_bytes()
+
+
 def test_cli_writes_the_repository_and_names_each_model(capsys, exported, tmp_path) -> None:
     code, out, err = cli(capsys, "triton", "--artifacts", str(exported.out), "--out",
                          str(tmp_path / "r"), "--precision", "int8", "--max-batch", "2")
@@ -370,6 +417,7 @@ def test_cli_refuses_a_non_empty_out_unless_forced(capsys, exported, tmp_path) -
 @pytest.mark.parametrize("args,words", [
     (("--max-batch", "0"), ("--max-batch",)),
     (("--precision", "fp8"), ("fp8",)),
+    (("--device", "tpu"), ("tpu",)),
 ])
 def test_cli_refuses_bad_options(capsys, exported, tmp_path, args, words) -> None:
     code, _, err = cli(capsys, "triton", "--artifacts", str(exported.out), "--out",

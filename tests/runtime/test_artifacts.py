@@ -67,3 +67,16 @@ def test_graphs_for_per_target():
     assert artifacts.graphs_for("int8", "tensorrt").head == "head.fp16.onnx"
     assert artifacts.graphs_for("fp16", "cpu").head == "head.fp16.onnx"
     assert artifacts.graphs_for("int8", "tensorrt").engine("head") == "head.int8.engine"
+
+
+def test_builder_flags_are_the_servings_own():
+    """One place says which TensorRT precision flags a graph pair is built with: engines
+    and ONNX Runtime's TensorRT provider both read them from the Serving."""
+    flags = {(p, part): artifacts.graphs_for(p, "tensorrt").builder_flags(part)
+             for p in ("fp32", "fp16", "int8") for part in ("encoder", "head")}
+    assert flags == {("fp32", "encoder"): [], ("fp32", "head"): [],
+                     ("fp16", "encoder"): ["fp16"], ("fp16", "head"): ["fp16"],
+                     ("int8", "encoder"): ["fp16", "int8"], ("int8", "head"): ["fp16"]}
+    for target in ("cpu", "tensorrt-typed", "openvino"):
+        assert artifacts.graphs_for("int8", target).builder_flags("encoder") == []
+

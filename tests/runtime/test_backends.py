@@ -206,7 +206,7 @@ def test_auto_falls_back_when_the_best_backend_cannot_open_its_files(exported, m
         def _open(self, manifest, part, precision):
             raise ArtifactError(f"{part}.fp32.engine does not match its sha256")
 
-    monkeypatch.setattr(backends_module, "BACKENDS", ("stale", "onnxruntime"))
+    monkeypatch.setattr(backends_module, "auto_order", lambda precision: ("stale", "onnxruntime"))
     monkeypatch.setitem(backends_module._FACTORIES, "stale", lambda options: StaleEngines())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

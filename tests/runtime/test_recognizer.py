@@ -112,7 +112,7 @@ def test_tampered_artifacts_are_refused(exported, tmp_path):
 
 def test_unknown_backend_and_missing_precision(exported, tmp_path):
     with pytest.raises(InputError, match="unknown backend"):
-        Recognizer.load(exported.out, backend="openvino")
+        Recognizer.load(exported.out, backend="coreml")
     copy = tmp_path / "fp32-only"
     shutil.copytree(exported.out, copy)
     (copy / "encoder.int8.cpu.onnx").unlink()

@@ -14,10 +14,13 @@ and `head` (batch = sequences), both with dynamic batching, and two ensembles ov
   returns the window the head reads; the sequence batcher routes each track's requests to
   its state.
 
-Which graph or engine serves each part comes from the serving table (`graphs_for` with
-target "tensorrt": Triton runs ONNX Runtime on the GPU, and TensorRT plans where the export
-folder lists engines for the precision). Every config's names, dims and dtypes are read from
-the ONNX graphs themselves; the repository is built beside `out` and swapped in whole.
+Where the models run is `device`: "auto" (Triton's KIND_AUTO, the default), "cpu" or "gpu".
+Which graph or engine serves each part comes from the serving table: `graphs_for` with
+target "tensorrt" on a GPU or auto (Triton runs ONNX Runtime's CUDA provider, and TensorRT
+plans where the export folder lists engines for the precision), target "cpu" on a CPU-only
+server (ONNX Runtime's CPU graphs; never a plan). Every config's names, dims and dtypes are
+read from the ONNX graphs themselves; the repository is built beside `out` and swapped in
+whole.
 """
 
 from .config import PAD_MODEL, SEQUENCE_ENSEMBLE, STREAM_ENSEMBLE, WINDOW_MODEL

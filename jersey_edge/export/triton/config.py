@@ -11,9 +11,13 @@ from onnx import TensorProto
 from ...core.errors import ArtifactError
 from ...runtime.artifacts import PARTS
 
-# The serving-table target of a GPU Triton: its ONNX Runtime runs the CUDA provider, which
-# `graphs_for` counts as a TensorRT-compiled path; engines are the same target's.
-SERVING_TARGET = "tensorrt"
+# Where the models' instances run, and the serving-table target whose graphs they run. On a
+# GPU (or "auto", which Triton places on one when it has one) ONNX Runtime runs the CUDA
+# provider, which `graphs_for` counts as a TensorRT-compiled path, and engines are served
+# where built; a CPU-only server runs ONNX Runtime's CPU graphs and never a TensorRT plan.
+DEVICES = ("auto", "cpu", "gpu")
+INSTANCE_KIND = {"auto": "KIND_AUTO", "cpu": "KIND_CPU", "gpu": "KIND_GPU"}
+SERVING_TARGET = {"auto": "tensorrt", "cpu": "cpu", "gpu": "tensorrt"}
 ONNX_PLATFORM = "onnxruntime_onnx"
 PLAN_PLATFORM = "tensorrt_plan"
 ENSEMBLE_PLATFORM = "ensemble"

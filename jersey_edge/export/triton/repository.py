@@ -14,10 +14,12 @@ from ...runtime.manifest import DEFAULT_MAX_SEQUENCES, Manifest, load_manifest
 from ..folder import destination, publish, staging_folder
 from .config import (
     CONFIG,
+    DEVICES,
     ENCODER,
     ENSEMBLE_PLATFORM,
     FRAME_EMBEDDINGS,
     HEAD,
+    INSTANCE_KIND,
     ONNX_PLATFORM,
     PAD_MODEL,
     PLAN_PLATFORM,
@@ -50,7 +52,9 @@ class TritonRepositoryConfig:
     max_queue_delay_us: how long the dynamic batchers wait to fill a batch.
     max_tracks: tracks `track_window` holds at once (TrackStream's max_tracks); a new track
     beyond them waits for a slot. track_idle_s: a track without a request for this long is
-    dropped (its next request must start a new sequence).
+    dropped (its next request must start a new sequence). device: where every model's
+    instances run, "auto" (Triton's KIND_AUTO: a GPU where the server has one), "cpu" (the
+    CPU graphs, for Triton's CPU container or an x86 edge box) or "gpu".
     """
 
     artifacts: Path
@@ -61,8 +65,11 @@ class TritonRepositoryConfig:
     max_queue_delay_us: int = 500
     max_tracks: int = 256
     track_idle_s: float = 60.0
+    device: str = "auto"
 
     def check(self) -> None:
+        if self.device not in DEVICES:
+            raise InputError(f"device {self.device!r}: use {', '.join(DEVICES)}")
         for name, least in (("max_sequences", 1), ("max_queue_delay_us", 0), ("max_tracks", 1)):
             value = getattr(self, name)
             if type(value) is not int or value < least:
@@ -111,7 +118,7 @@ def write_repository(config: TritonRepositoryConfig) -> TritonRepository:
     config.check()
     manifest = load_manifest(config.artifacts)
     out = _check_out(config, manifest.root)
-    served = {part: _serve(manifest, config.precision, part) for part in PARTS}
+    served = {part: _serve(manifest, config.precision, part, config.device) for part in PARTS}
     files = _model_files(served, _shape(served[ENCODER], served[HEAD]), config)
     with staging_folder(out) as stage:
         for relative, data in files.items():
@@ -147,10 +154,11 @@ def _check_out(config: TritonRepositoryConfig, artifacts: Path) -> Path:
     return out
 
 
-def _serve(manifest: Manifest, precision: str, part: str) -> _Served:
-    """The part's engine when the manifest lists one for `precision`, else its ONNX graph;
-    the I/O always comes from the graph the serving table names (engines keep its I/O)."""
-    serving = graphs_for(precision, SERVING_TARGET)
+def _serve(manifest: Manifest, precision: str, part: str, device: str) -> _Served:
+    """The part's engine when the manifest lists one for `precision` (not on a CPU server),
+    else its ONNX graph; the I/O always comes from the graph the serving table names
+    (engines keep its I/O)."""
+    serving = graphs_for(precision, SERVING_TARGET[device])
     graph_name = serving.graph(part)
     if not manifest.has(graph_name):
         exported = ", ".join(manifest.available_precisions()) or "none"
@@ -162,7 +170,7 @@ def _serve(manifest: Manifest, precision: str, part: str) -> _Served:
     graph = onnx.load_model_from_string(graph_bytes)
     io = graph_io(graph, graph_name)
     engine = serving.engine(part)
-    if manifest.has(engine):
+    if device != "cpu" and manifest.has(engine):
         return _Served(part, PLAN_PLATFORM, engine, manifest.read(engine), io, graph)
     return _Served(part, ONNX_PLATFORM, graph_name, graph_bytes, io, graph)
 
@@ -194,7 +202,7 @@ def _model_files(served: Dict[str, _Served], shape: HelperShape,
         files[f"{part}/{VERSION}/{model.file_name}"] = model.payload
         files[f"{part}/{CONFIG}"] = render(_batched_config(model, units[part], config))
     files[f"{PAD_MODEL}/{VERSION}/model.onnx"] = pad_embeddings_graph(shape).SerializeToString()
-    files[f"{PAD_MODEL}/{CONFIG}"] = render(_pad_config(shape))
+    files[f"{PAD_MODEL}/{CONFIG}"] = render(_pad_config(shape, config))
     files[f"{SEQUENCE_ENSEMBLE}/{CONFIG}"] = render(_sequence_ensemble(served))
     files[f"{WINDOW_MODEL}/{VERSION}/model.onnx"] = track_window_graph(shape).SerializeToString()
     files[f"{WINDOW_MODEL}/{CONFIG}"] = render(_window_config(shape, config))
@@ -207,7 +215,8 @@ def _tensors(specs: Sequence[TensorSpec], lead: Tuple[int, ...] = ()) -> List[Me
             for s in specs]
 
 
-_ON_GPU = [{"kind": Enum("KIND_GPU"), "count": 1}]
+def _instances(config: TritonRepositoryConfig) -> List[Message]:
+    return [{"kind": Enum(INSTANCE_KIND[config.device]), "count": 1}]
 
 
 def _preferred(unit: int, max_sequences: int) -> List[int]:
@@ -223,7 +232,7 @@ def _batched_config(model: _Served, unit: int, config: TritonRepositoryConfig) -
         "max_batch_size": unit * config.max_sequences,
         "input": _tensors(model.io.inputs),
         "output": _tensors(model.io.outputs),
-        "instance_group": _ON_GPU,
+        "instance_group": _instances(config),
         "dynamic_batching": {
             "preferred_batch_size": _preferred(unit, config.max_sequences),
             "max_queue_delay_microseconds": config.max_queue_delay_us,
@@ -231,14 +240,14 @@ def _batched_config(model: _Served, unit: int, config: TritonRepositoryConfig) -
     }
 
 
-def _pad_config(shape: HelperShape) -> Message:
+def _pad_config(shape: HelperShape, config: TritonRepositoryConfig) -> Message:
     return {
         "name": PAD_MODEL,
         "platform": ONNX_PLATFORM,
         "max_batch_size": 0,
         "input": _tensors([_renamed(shape.frame_embeddings, FRAME_EMBEDDINGS)], (-1,)),
         "output": _tensors([shape.embeddings, shape.mask], (1,)),
-        "instance_group": _ON_GPU,
+        "instance_group": _instances(config),
     }
 
 
@@ -256,7 +265,7 @@ def _window_config(shape: HelperShape, config: TritonRepositoryConfig) -> Messag
         "max_batch_size": config.max_sequences,
         "input": _tensors([_renamed(shape.frame_embeddings, FRAME_EMBEDDINGS)]),
         "output": _tensors([shape.embeddings, shape.mask]),
-        "instance_group": _ON_GPU,
+        "instance_group": _instances(config),
         "sequence_batching": {
             "max_sequence_idle_microseconds": round(config.track_idle_s * 1e6),
             "oldest": {

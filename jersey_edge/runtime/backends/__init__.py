@@ -2,9 +2,20 @@
 
 Each backend has its own options dataclass; `BackendOptions` carries all of them, so that
 "auto" can open whichever backend serves and each backend reads only its own options.
-Backend modules are imported when chosen: onnxruntime / tensorrt load only then.
+Backend libraries are imported when chosen: onnxruntime / tensorrt / openvino load only then.
+
+"auto", best first (`auto_order`): TensorRT engines; ONNX Runtime when it has a GPU provider;
+then the CPU backends by precision, as `bench` measured them on a 2-core AVX-512 VNNI EPYC
+(docs/speed.md): ONNX Runtime first for FP32 (OpenVINO f32 equal at batch 1, 0.88x at batch
+16); OpenVINO first for INT8 (2.0x ONNX Runtime FP32 at batch 1 and 16, where ONNX Runtime's
+INT8 gives 1.2-1.3x) and for FP16 (which ONNX Runtime emulates on a CPU: 1.6x slower).
+In a process that has imported torch (training, export, evaluation), "auto" never picks
+OpenVINO: with OpenVINO and torch loaded together, forking (DataLoader workers, subprocesses)
+crashed the process with a segmentation fault on the dev machine. There it is used only when
+named.
 """
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Tuple
@@ -13,18 +24,20 @@ from ...core.errors import ArtifactError, BackendUnavailableError, InputError
 from ..manifest import Manifest
 from .base import Backend, Session
 from .onnxruntime import OnnxRuntimeOptions
+from .openvino import OpenVinoOptions
 from .tensorrt import TensorRTOptions
 
-__all__ = ["BACKENDS", "Backend", "BackendOptions", "OnnxRuntimeOptions", "TensorRTOptions",
-           "open_backend", "open_sessions"]
+__all__ = ["BACKENDS", "Backend", "BackendOptions", "OnnxRuntimeOptions", "OpenVinoOptions",
+           "TensorRTOptions", "auto_order", "open_backend", "open_sessions"]
 
-BACKENDS = ("tensorrt", "onnxruntime")  # best first
+BACKENDS = ("tensorrt", "onnxruntime", "openvino")
 
 
 @dataclass(frozen=True)
 class BackendOptions:
     onnxruntime: OnnxRuntimeOptions = field(default_factory=OnnxRuntimeOptions)
     tensorrt: TensorRTOptions = field(default_factory=TensorRTOptions)
+    openvino: OpenVinoOptions = field(default_factory=OpenVinoOptions)
 
 
 def _onnxruntime(options: BackendOptions) -> Backend:
@@ -39,9 +52,28 @@ def _tensorrt(options: BackendOptions) -> Backend:
     return TensorRTBackend(options.tensorrt)
 
 
+def _openvino(options: BackendOptions) -> Backend:
+    from .openvino import OpenVinoBackend
+
+    return OpenVinoBackend(options.openvino)
+
+
 _FACTORIES: Dict[str, Callable[[BackendOptions], Backend]] = {
-    "onnxruntime": _onnxruntime, "tensorrt": _tensorrt,
+    "onnxruntime": _onnxruntime, "tensorrt": _tensorrt, "openvino": _openvino,
 }
+
+
+def auto_order(precision: str) -> Tuple[str, ...]:
+    """The backends "auto" tries for `precision`, best first (see the module docstring)."""
+    from .onnxruntime import CPU_PROVIDER, available_providers
+
+    gpu = [p for p in available_providers() if p != CPU_PROVIDER]
+    cpu: Tuple[str, ...] = (("onnxruntime", "openvino") if precision == "fp32"
+                            else ("openvino", "onnxruntime"))
+    if "torch" in sys.modules:  # see the module docstring: OpenVINO only when asked for
+        cpu = ("onnxruntime",)
+    return ("tensorrt", *(("onnxruntime",) if gpu else ()),
+            *(name for name in cpu if not (gpu and name == "onnxruntime")))
 
 
 def open_sessions(name: str, manifest: Manifest, precision: str,
@@ -67,7 +99,7 @@ def open_sessions(name: str, manifest: Manifest, precision: str,
 def _serving(manifest: Manifest, precision: str, options: BackendOptions) -> List[Backend]:
     """The backends installed here that serve `precision` from this folder, best first."""
     found = []
-    for candidate in BACKENDS:
+    for candidate in auto_order(precision):
         try:
             backend = _FACTORIES[candidate](options)
         except BackendUnavailableError:

@@ -7,12 +7,13 @@ metadata, close both graphs when the second fails to open — lives here, once.
 """
 
 import abc
-from typing import Dict, List, NamedTuple, Tuple
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from ...core.errors import InputError
-from ..artifacts import PARTS
+from ...core.errors import ArtifactError, InputError
+from ..artifacts import MANIFEST, PARTS
 from ..manifest import Manifest
 
 Feed = Dict[str, np.ndarray]
@@ -113,3 +114,41 @@ def check_feed(feed: Feed, expected: Dict[str, Shape]) -> None:
             raise InputError(f"input {name!r} has shape {arr.shape}, expected {shape}")
         if not np.isfinite(arr).all():
             raise InputError(f"input {name!r} contains NaN or Inf")
+
+
+def check_graph(session: Session, outputs: Sequence[str], manifest: Manifest, part: str,
+                where: Path) -> Session:
+    """`session` if its graph takes the inputs and gives the outputs the manifest implies;
+    otherwise it is closed and ArtifactError says how they disagree."""
+    try:
+        check_inputs(session.input_shapes, manifest.input_shapes(part), where)
+        missing = sorted(set(manifest.output_names(part)) - set(outputs))
+        if missing:
+            raise ArtifactError(f"{where} lacks the output(s) {missing} (it has "
+                                f"{sorted(outputs)}): the graph and {MANIFEST} disagree; "
+                                "re-export")
+    except ArtifactError:
+        session.close()
+        raise
+    return session
+
+
+def check_inputs(found: Dict[str, Tuple[int, ...]], implied: Dict[str, Tuple[int, ...]],
+                 where: Path) -> None:
+    """A graph whose fixed input dimensions differ from the manifest's (max_frames, image
+    size, embedding width) fails here at load, not at the first prediction. A dynamic
+    dimension (-1) on either side matches anything."""
+    if sorted(found) != sorted(implied):
+        raise ArtifactError(f"{where} has inputs {sorted(found)}, {MANIFEST} implies "
+                            f"{sorted(implied)}: the graph and manifest disagree; re-export")
+    for name, want in implied.items():
+        got = found[name]
+        if len(got) != len(want) or any(-1 not in (g, w) and g != w for g, w in zip(got, want)):
+            raise ArtifactError(
+                f"{where}: input {name!r} has shape {_dims(got)}, {MANIFEST} implies "
+                f"{_dims(want)}: the graph and manifest disagree; re-export"
+            )
+
+
+def _dims(shape: Tuple[int, ...]) -> str:
+    return "(" + ", ".join("N" if d == -1 else str(d) for d in shape) + ")"

@@ -2,15 +2,14 @@
 
 import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ...core.errors import ArtifactError, BackendUnavailableError
-from ..artifacts import MANIFEST, ORT_TENSORRT_CACHE, graphs_for
+from ..artifacts import ORT_TENSORRT_CACHE, graphs_for
 from ..manifest import DEFAULT_MAX_SEQUENCES, Manifest
-from .base import Backend, Feed, Session, Shape
+from .base import Backend, Feed, Session, Shape, check_graph
 
 # Best first. The TensorRT EP compiles engines on first run; it is only chosen when asked
 # for explicitly or by `auto` on a machine that has it.
@@ -69,12 +68,14 @@ def tensorrt_provider_options(manifest: Manifest, part: str, precision: str, *,
     # The provider keys its engines by graph name and versions, not by weights: a folder
     # holding the graph of the same name (a retrained model copied over) would silently run
     # the old engine. A sub-folder per graph sha256 ties each engine to its graph's bytes.
-    graph = manifest.files[graphs_for(precision, "tensorrt").graph(part)]
+    serving = graphs_for(precision, "tensorrt")
+    graph = manifest.files[serving.graph(part)]
     cache = str(manifest.root / ORT_TENSORRT_CACHE / graph[:16])
+    flags = serving.builder_flags(part)
     return {
         "device_id": device_id,
-        "trt_fp16_enable": precision in ("fp16", "int8"),
-        "trt_int8_enable": precision == "int8" and part == "encoder",
+        "trt_fp16_enable": "fp16" in flags,
+        "trt_int8_enable": "int8" in flags,
         "trt_engine_cache_enable": True,
         "trt_engine_cache_path": cache,
         "trt_timing_cache_enable": True,
@@ -231,16 +232,7 @@ class OnnxRuntimeBackend(Backend):
             intra_op_threads=self.options.threads if encoder else self.options.head_threads,
             allow_spinning=self.options.allow_spinning and encoder,
         )
-        try:
-            check_inputs(session.input_shapes, manifest.input_shapes(part), manifest.path(name))
-            missing = sorted(set(manifest.output_names(part)) - set(session.output_names))
-            if missing:
-                raise ArtifactError(f"{manifest.path(name)} lacks the output(s) {missing} (it "
-                                    f"has {sorted(session.output_names)}): the graph and "
-                                    f"{MANIFEST} disagree; re-export")
-        except ArtifactError:
-            session.close()
-            raise
+        check_graph(session, session.output_names, manifest, part, manifest.path(name))
         return session
 
     def _with_options(self, providers: Sequence[str], manifest: Manifest, part: str,
@@ -257,24 +249,3 @@ class OnnxRuntimeBackend(Backend):
             else:
                 chosen.append(provider)
         return chosen
-
-
-def check_inputs(found: Dict[str, Tuple[int, ...]], implied: Dict[str, Tuple[int, ...]],
-                 where: Path) -> None:
-    """A graph whose fixed input dimensions differ from the manifest's (max_frames, image
-    size, embedding width) fails here at load, not at the first prediction. A dynamic
-    dimension (-1) on either side matches anything."""
-    if sorted(found) != sorted(implied):
-        raise ArtifactError(f"{where} has inputs {sorted(found)}, {MANIFEST} implies "
-                            f"{sorted(implied)}: the graph and manifest disagree; re-export")
-    for name, want in implied.items():
-        got = found[name]
-        if len(got) != len(want) or any(-1 not in (g, w) and g != w for g, w in zip(got, want)):
-            raise ArtifactError(
-                f"{where}: input {name!r} has shape {_dims(got)}, {MANIFEST} implies "
-                f"{_dims(want)}: the graph and manifest disagree; re-export"
-            )
-
-
-def _dims(shape: Tuple[int, ...]) -> str:
-    return "(" + ", ".join("N" if d == -1 else str(d) for d in shape) + ")"

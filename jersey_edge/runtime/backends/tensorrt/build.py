@@ -86,16 +86,15 @@ def plan_engine(part: str, precision: str, *, strongly_typed: bool,
     calibrate = use_calibration_cache and part == "encoder"
     typed = strongly_typed and not use_calibration_cache
     serving = graphs_for(precision, "tensorrt-typed" if typed else "tensorrt")
+    flags = serving.builder_flags(part)
     return EnginePlan(
         part=part,
         precision=precision,
         graph=onnx_name(part, "fp32") if calibrate else serving.graph(part),
         engine=serving.engine(part),
         strongly_typed=typed,
-        # Weakly typed INT8 engines also get FP16, so the nodes export left in float (mixed
-        # precision) and everything outside Q/DQ pairs run FP16, not FP32.
-        fp16=not typed and precision in ("fp16", "int8"),
-        int8=not typed and precision == "int8" and part == "encoder",
+        fp16="fp16" in flags,
+        int8="int8" in flags,
         calibrate=calibrate,
     )
 
