@@ -11,7 +11,6 @@ a whole match's tracks never sit in memory at once.
 
 import itertools
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -133,14 +132,6 @@ def frames_of(boxes: Iterable[TrackBox]) -> Iterator[Tuple[int, List[TrackBox]]]
 
 def _frame(box: TrackBox) -> int:
     return box.frame
-
-
-def boxes_by_frame(boxes: Iterable[TrackBox]) -> Dict[int, List[TrackBox]]:
-    """Frame number -> its boxes (in the order given), frames in increasing order."""
-    grouped: Dict[int, List[TrackBox]] = defaultdict(list)
-    for box in boxes:
-        grouped[box.frame].append(box)
-    return {frame: grouped[frame] for frame in sorted(grouped)}
 
 
 def _parse(line: str) -> TrackBox:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from jersey_edge.core.errors import InputError
-from jersey_edge.video.mot import TrackBox, boxes_by_frame, read_mot, write_mot
+from jersey_edge.video.mot import TrackBox, frames_of, read_mot, write_mot
 
 BOXES = [
     TrackBox(1, 1, 10, 20, 30, 60),
@@ -39,14 +39,14 @@ def test_bytetrack_lines_comments_blanks_and_whitespace_columns(tmp_path):
 
 def test_ids_that_jump_and_come_back_are_legal(tmp_path):
     path = write(tmp_path, "1,1,0,0,5,5\n2,900,0,0,5,5\n3,1,0,0,5,5\n9,900,0,0,5,5\n")
-    by_frame = boxes_by_frame(read_mot(path))
+    by_frame = dict(frames_of(read_mot(path)))
     assert list(by_frame) == [1, 2, 3, 9]
     assert [b.track_id for f in (1, 2, 3, 9) for b in by_frame[f]] == [1, 900, 1, 900]
 
 
-def test_boxes_by_frame_sorts_frames_and_keeps_order_within_one():
-    shuffled = [BOXES[3], BOXES[1], BOXES[0], BOXES[2]]
-    assert boxes_by_frame(shuffled) == {1: [BOXES[1], BOXES[0]], 2: [BOXES[2]], 4: [BOXES[3]]}
+def test_frames_of_groups_a_frames_boxes_and_keeps_their_order():
+    by_frame = [BOXES[1], BOXES[0], BOXES[2], BOXES[3]]  # sorted by frame, as files must be
+    assert dict(frames_of(by_frame)) == {1: [BOXES[1], BOXES[0]], 2: [BOXES[2]], 4: [BOXES[3]]}
 
 
 def test_xyxy_is_top_left_and_bottom_right():

@@ -11,7 +11,7 @@ import pytest
 
 from jersey_edge.core.errors import BackendUnavailableError, InputError
 from jersey_edge.data.synth.clip import ClipConfig, parse_size, synthesize_clip
-from jersey_edge.video.mot import boxes_by_frame, read_mot
+from jersey_edge.video.mot import frames_of, read_mot
 
 av = pytest.importorskip("av")
 TINY = ClipConfig(players=3, frames=12, width=160, height=96, seed=3)
@@ -37,7 +37,7 @@ def test_the_video_has_every_frame_at_its_size_and_rate(clip):
 
 def test_ground_truth_boxes_lie_inside_the_frame_once_per_track(clip):
     boxes = read_mot(clip / "gt.txt")
-    by_frame = boxes_by_frame(boxes)
+    by_frame = dict(frames_of(boxes))
     assert set(by_frame) <= set(range(1, TINY.frames + 1))
     for box in boxes:
         x0, y0, x1, y1 = box.xyxy
